@@ -1,0 +1,365 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/herald-im/herald/messages"
+	"github.com/herald-im/herald/vendors"
+	"github.com/herald-im/herald/vendors/apns"
+)
+
+// Messages of a delivery actor. They are local only: the registry and the
+// actor's own workers and timers send them.
+type (
+	// sendRequest carries one push and the notifier as configured now.
+	sendRequest struct {
+		notifier *messages.Notifier
+		send     *messages.Send
+	}
+	// attemptDone is a worker's report of one vendor request.
+	attemptDone struct {
+		job *job
+		res apns.Result
+	}
+	// retryDue fires when a job's backoff has passed.
+	retryDue struct{ job *job }
+	// retire: the registry forgot this idle actor; stop when empty.
+	retire struct{}
+	// shutdown: answer everything not in flight, stop when empty.
+	shutdown struct{}
+	// abort: cancel the requests still in flight.
+	abort struct{}
+)
+
+// errNoVendor: the notifier's provider has no client yet.
+var errNoVendor = errors.New("provider not supported yet")
+
+// pusher is a vendor client as the actor uses it.
+type pusher interface {
+	Push(ctx context.Context, token string, n *messages.Notification, id string) apns.Result
+	Close()
+}
+
+// job is one push through its attempts.
+type job struct {
+	send    *messages.Send
+	apnsID  string
+	first   time.Time // start of the first attempt; zero until then
+	retries int       // retries made so far
+	timer   *time.Timer
+}
+
+// notifierActor delivers the pushes of one notifier.
+//
+// TODO: VENDORS.md §1.4-1.5 pacing is not built yet: no token bucket, no
+// halving of the in-flight cap on throttled answers, no circuit breaker
+// that marks a notifier unhealthy after credential errors. The in-flight
+// cap is the fixed MaxInFlight. Its state is touched
+// only from Receive; workers and timers talk back through messages.
+type notifierActor struct {
+	reg    *Registry
+	opts   *Options
+	log    *slog.Logger
+	key    string
+	appKey string
+	name   string
+	done   chan struct{}
+	policy retryPolicy
+
+	// client is built from the notifier whose Modified is built; buildErr
+	// is set instead when that notifier cannot make one (step 14).
+	client   pusher
+	built    bool
+	modified int64
+	buildErr error
+
+	// ctx is the parent of every vendor request; abort cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// queue holds jobs waiting for an in-flight slot, retries first;
+	// waiting holds jobs whose retry timer runs. Both count against
+	// QueueSize.
+	queue    []*job
+	waiting  map[*job]struct{}
+	inFlight int
+	draining bool // retired or shut down: stop once empty
+	// shuttingDown refuses new sends and retries (Registry.Stop).
+	shuttingDown bool
+}
+
+func newNotifierActor(r *Registry, key, appKey, name string, done chan struct{}) *notifierActor {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &notifierActor{
+		reg:    r,
+		opts:   &r.opts,
+		log:    r.opts.Logger.With("app", appKey, "notifier", name),
+		key:    key,
+		appKey: appKey,
+		name:   name,
+		done:   done,
+		policy: retryPolicy{
+			maxRetries: vendors.MaxRetries,
+			window:     vendors.RetryWindow,
+			base:       r.opts.RetryBaseDelay,
+			rnd:        r.opts.Rand,
+		},
+		ctx:     ctx,
+		cancel:  cancel,
+		waiting: map[*job]struct{}{},
+	}
+}
+
+// Receive decodes a message and carries out what it asks.
+func (a *notifierActor) Receive(c actor.Context) {
+	switch m := c.Message().(type) {
+	case *actor.Started:
+		c.SetReceiveTimeout(a.opts.IdleTimeout)
+	case *sendRequest:
+		a.onSend(c, m)
+	case *attemptDone:
+		a.onAttemptDone(c, m)
+	case *retryDue:
+		a.onRetryDue(c, m.job)
+	case *actor.ReceiveTimeout:
+		a.onIdle(c)
+	case *retire:
+		a.draining = true
+	case *shutdown:
+		a.onShutdown()
+	case *abort:
+		a.cancel()
+	case *actor.Stopping:
+		return
+	case *actor.Stopped:
+		a.onStopped()
+		return
+	}
+	a.stopIfDrained(c)
+}
+
+// onSend admits one push: it answers at once when the notifier cannot send
+// or the queue is full, else starts or queues it.
+func (a *notifierActor) onSend(c actor.Context, m *sendRequest) {
+	s := m.send
+	if a.shuttingDown {
+		a.reg.reply(s, stopped(s, vendors.StatusError, DetailPushFailed, ReasonShuttingDown))
+		return
+	}
+	a.rebuildIfChanged(m.notifier)
+	if a.buildErr != nil {
+		a.reg.reply(s, stopped(s, vendors.StatusFail, DetailNoPushToken, reasonOf(a.buildErr)))
+		return
+	}
+
+	if len(a.queue)+len(a.waiting) >= a.opts.QueueSize {
+		a.reg.reply(s, stopped(s, vendors.StatusError, DetailPushFailed, ReasonOverloaded))
+		return
+	}
+	j := &job{send: s, apnsID: apnsID(s.MsgId, s.DeviceToken)}
+	if a.inFlight < a.opts.MaxInFlight {
+		a.start(c, j)
+		return
+	}
+	a.queue = append(a.queue, j)
+}
+
+// rebuildIfChanged makes a new client when the notifier changed since the
+// current one was built; pushes in flight finish on the old client.
+func (a *notifierActor) rebuildIfChanged(n *messages.Notifier) {
+	if a.built && n.Modified == a.modified {
+		return
+	}
+	if a.client != nil {
+		a.client.Close()
+		a.client = nil
+	}
+	a.built, a.modified = true, n.Modified
+
+	a.client, a.buildErr = a.build(n)
+	if a.buildErr != nil {
+		a.log.Warn("notifier cannot send", "provider", n.Provider, "err", a.buildErr)
+		return
+	}
+	a.log.Info("vendor client built", "provider", n.Provider, "environment", n.Environment)
+}
+
+// build makes the vendor client of n.
+func (a *notifierActor) build(n *messages.Notifier) (pusher, error) {
+	switch n.Provider {
+	case apns.ProviderAPNs, apns.ProviderVoIP:
+	default:
+		// TODO: fcm and the OEM vendors have no client yet; their pushes
+		// stop at step 14 until vendors/<name> exist.
+		return nil, errNoVendor
+	}
+
+	creds, err := apns.ParseCredentials(n.Provider, n.Credentials)
+	if err != nil {
+		return nil, err
+	}
+	client, err := apns.New(apns.Config{
+		Credentials:    creds,
+		Environment:    n.Environment,
+		Endpoint:       n.Endpoint,
+		VoIP:           n.Provider == apns.ProviderVoIP,
+		RootCAs:        a.opts.RootCAs,
+		Logger:         a.log,
+		RequestTimeout: a.opts.RequestTimeout,
+		Now:            a.opts.Now,
+	})
+	if err != nil {
+		return nil, err // not a typed nil inside the interface
+	}
+	return client, nil
+}
+
+// reasonOf gives a short vendor_reason for a build failure; FieldError
+// texts name the field only, never the secret.
+func reasonOf(err error) string {
+	var fe *apns.FieldError
+	if errors.As(err, &fe) {
+		return fe.Error()
+	}
+	return err.Error()
+}
+
+// start runs one attempt of j in a worker goroutine. The worker holds an
+// in-flight slot only while the request runs.
+func (a *notifierActor) start(c actor.Context, j *job) {
+	now := a.opts.Now()
+	if j.first.IsZero() {
+		j.first = now
+	}
+	if a.client == nil {
+		// The notifier broke between this job's attempts: step 14.
+		a.reg.reply(j.send, stopped(j.send, vendors.StatusFail, DetailNoPushToken,
+			reasonOf(a.buildErr)))
+		return
+	}
+
+	// Requests end with the retry window at the latest (VENDORS.md §1.3).
+	ctx, cancel := context.WithTimeout(a.ctx, j.first.Add(a.policy.window).Sub(now))
+	a.inFlight++
+	client, self, system := a.client, c.Self(), c.ActorSystem()
+	onInvalid := a.opts.OnTokenInvalid
+	appKey := a.appKey
+
+	go func() {
+		defer cancel()
+		s := j.send
+		res := client.Push(ctx, s.DeviceToken, s.Notification, j.apnsID)
+		if res.Class == vendors.TokenInvalid && onInvalid != nil {
+			onInvalid(appKey, s.Recipient, &messages.Unbind{
+				DeviceId:     s.DeviceId,
+				NotifierName: s.NotifierName,
+				DeviceToken:  s.DeviceToken,
+				NotAfter:     res.Timestamp,
+			})
+		}
+		system.Root.Send(self, &attemptDone{job: j, res: res})
+	}()
+}
+
+// onAttemptDone frees the slot, then retries or answers.
+func (a *notifierActor) onAttemptDone(c actor.Context, m *attemptDone) {
+	a.inFlight--
+	j, res := m.job, m.res
+
+	delay, again := a.policy.next(res, j.retries, j.first, a.opts.Now())
+	if again && !a.shuttingDown {
+		j.retries++
+		a.waiting[j] = struct{}{}
+		self, system := c.Self(), c.ActorSystem()
+		j.timer = time.AfterFunc(delay, func() {
+			system.Root.Send(self, &retryDue{job: j})
+		})
+	} else {
+		a.finish(j, res)
+	}
+	a.startQueued(c)
+}
+
+// onRetryDue puts a job whose backoff passed back to work, ahead of new
+// sends.
+func (a *notifierActor) onRetryDue(c actor.Context, j *job) {
+	if _, ok := a.waiting[j]; !ok {
+		return // answered already by shutdown
+	}
+	delete(a.waiting, j)
+	if a.inFlight < a.opts.MaxInFlight {
+		a.start(c, j)
+		return
+	}
+	a.queue = append([]*job{j}, a.queue...)
+}
+
+// startQueued fills free slots from the queue.
+func (a *notifierActor) startQueued(c actor.Context) {
+	for a.inFlight < a.opts.MaxInFlight && len(a.queue) > 0 {
+		j := a.queue[0]
+		a.queue[0] = nil
+		a.queue = a.queue[1:]
+		a.start(c, j)
+	}
+	if len(a.queue) == 0 {
+		a.queue = nil // let a drained backlog's array go
+	}
+}
+
+// finish answers the job's final outcome.
+func (a *notifierActor) finish(j *job, res apns.Result) {
+	o := outcome(j.send, res)
+	if res.Class != vendors.Delivered {
+		a.log.Debug("push failed", "token", vendors.MaskToken(j.send.DeviceToken),
+			"class", res.Class.String(), "status", res.HTTPStatus,
+			"reason", o.Result.VendorReason, "retries", j.retries)
+	}
+	a.reg.reply(j.send, o)
+}
+
+// onIdle retires the actor when it holds no work; otherwise it waits for
+// another idle period.
+func (a *notifierActor) onIdle(c actor.Context) {
+	if a.inFlight == 0 && len(a.queue) == 0 && len(a.waiting) == 0 {
+		a.reg.retire(a.key, c.Self())
+		return
+	}
+	c.SetReceiveTimeout(a.opts.IdleTimeout)
+}
+
+// onShutdown answers queued and waiting jobs at once; in-flight ones finish
+// (or are aborted) and stopIfDrained stops the actor after them.
+func (a *notifierActor) onShutdown() {
+	a.draining, a.shuttingDown = true, true
+	for j := range a.waiting {
+		j.timer.Stop()
+		delete(a.waiting, j)
+		a.reg.reply(j.send, stopped(j.send, vendors.StatusError, DetailPushFailed,
+			ReasonShuttingDown))
+	}
+	for _, j := range a.queue {
+		a.reg.reply(j.send, stopped(j.send, vendors.StatusError, DetailPushFailed,
+			ReasonShuttingDown))
+	}
+	a.queue = nil
+}
+
+func (a *notifierActor) stopIfDrained(c actor.Context) {
+	if a.draining && a.inFlight == 0 && len(a.queue) == 0 && len(a.waiting) == 0 {
+		c.Stop(c.Self())
+	}
+}
+
+func (a *notifierActor) onStopped() {
+	a.cancel()
+	if a.client != nil {
+		a.client.Close()
+	}
+	close(a.done)
+}

@@ -1,0 +1,14 @@
+// Package user is the user grain: one virtual actor per user of an app
+// (kind "user", identity "<appkey>/<user>"). It owns the user's register
+// (bindings and settings), its soft state (device presence, badge counters,
+// recently processed message ids) and runs the push decision for every
+// message addressed to the user.
+//
+// The grain never waits on a vendor: it decides with push.Decide, hands each
+// notification to the node's delivery actor and answers at once. Outcomes go
+// from the delivery actor straight to the message's fan-out.
+//
+// Durability: binding and setting changes are answered only after the
+// register write returned (synced). Soft state is written in batches without
+// waiting for fsync; after a crash it may lag by about a second.
+package user

@@ -1,0 +1,104 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/cluster"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/herald-im/herald/actors/app"
+	"github.com/herald-im/herald/actors/fanout"
+	"github.com/herald-im/herald/actors/user"
+	"github.com/herald-im/herald/api"
+	"github.com/herald-im/herald/messages"
+)
+
+// backend is the REST layer's view of the node: every call becomes a
+// request to a grain or to the ingest actor.
+type backend struct {
+	n *Node
+}
+
+var _ api.Backend = (*backend)(nil)
+
+func (b *backend) CreateApp(ctx context.Context, org, name string) (*messages.AppReply, error) {
+	reply, err := b.n.apps.Request(ctx, org+"#"+name, &messages.CreateApp{Org: org, Name: name})
+	if err != nil {
+		return nil, err
+	}
+	ar, ok := reply.(*messages.AppReply)
+	if !ok {
+		return nil, fmt.Errorf("create app: unexpected reply %T", reply)
+	}
+	return ar, nil
+}
+
+func (b *backend) App(ctx context.Context, appKey string) (*messages.AppRecord, error) {
+	rec, err := b.n.apps.Get(ctx, appKey)
+	if errors.Is(err, app.ErrNotFound) {
+		return nil, api.ErrAppNotFound
+	}
+	return rec, err
+}
+
+func (b *backend) AppRequest(ctx context.Context, appKey string, req proto.Message) (proto.Message, error) {
+	reply, err := b.n.apps.Request(ctx, appKey, req)
+	if err != nil {
+		return nil, err
+	}
+	return asProto(reply)
+}
+
+func (b *backend) UserRequest(ctx context.Context, appKey, u string, req proto.Message) (proto.Message, error) {
+	reply, err := b.n.cluster.Request(user.Identity(appKey, u), user.Kind, req,
+		cluster.WithTimeout(timeoutFrom(ctx, 10*time.Second)), cluster.WithRetryCount(2))
+	if err != nil {
+		return nil, fmt.Errorf("request user %q: %w", u, err)
+	}
+	return asProto(reply)
+}
+
+// Push hands the message to the local ingest actor and waits for its
+// answer, which comes at the latest when ctx's deadline is near.
+func (b *backend) Push(ctx context.Context, m *messages.PushMessage) (*messages.PushResult, error) {
+	wait := timeoutFrom(ctx, b.n.opts.PushWait)
+	// The fan-out answers a little before the caller gives up, so a slow
+	// push is reported as pending rather than as a transport failure.
+	answerBy := wait - wait/10
+	f := b.n.system.Root.RequestFuture(b.n.ingest, &fanout.Submit{Message: m, Wait: answerBy}, wait)
+	reply, err := f.Result()
+	if err != nil {
+		return nil, fmt.Errorf("push %q: %w", m.MsgId, err)
+	}
+	res, ok := reply.(*messages.PushResult)
+	if !ok {
+		return nil, fmt.Errorf("push %q: unexpected reply %T", m.MsgId, reply)
+	}
+	return res, nil
+}
+
+func (b *backend) Ready() string {
+	if !b.n.members.Joined() {
+		return "cluster not joined"
+	}
+	return ""
+}
+
+// timeoutFrom is what is left of ctx's deadline, or def when it has none.
+func timeoutFrom(ctx context.Context, def time.Duration) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return time.Until(dl)
+	}
+	return def
+}
+
+func asProto(reply any) (proto.Message, error) {
+	m, ok := reply.(proto.Message)
+	if !ok {
+		return nil, fmt.Errorf("unexpected reply %T", reply)
+	}
+	return m, nil
+}

@@ -1,0 +1,312 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/remote"
+
+	"github.com/herald-im/herald/actors/app"
+	"github.com/herald-im/herald/actors/delivery"
+	"github.com/herald-im/herald/actors/fanout"
+	"github.com/herald-im/herald/actors/user"
+	"github.com/herald-im/herald/api"
+	membership "github.com/herald-im/herald/cluster"
+	"github.com/herald-im/herald/messages"
+	"github.com/herald-im/herald/persistence"
+	"github.com/herald-im/herald/vendors"
+)
+
+// Options are everything a node needs; cmd/herald fills them from config.
+type Options struct {
+	DataDir     string
+	NodeName    string // "" = kept in the data directory
+	HTTPAddr    string
+	GossipAddr  string
+	RemoteAddr  string
+	Seeds       []string
+	ClusterName string
+	// BootstrapToken authorizes app creation; "" = kept in the data
+	// directory, generated and printed to Out on first start.
+	BootstrapToken string
+	GossipKey      []byte
+
+	TokenTTL, MaxTokenTTL time.Duration
+
+	DeliveryMaxInFlight int
+	DeliveryQueueSize   int
+	GrainIdleTimeout    time.Duration
+	SoftSyncInterval    time.Duration
+	// PushWait is the default and MaxPushWait the largest time a push
+	// request waits for final outcomes.
+	PushWait, MaxPushWait time.Duration
+
+	Logger *slog.Logger
+	// Out receives the one-time bootstrap token notice (stdout).
+	Out io.Writer
+}
+
+// Node is one running Herald node.
+type Node struct {
+	opts Options
+	log  *slog.Logger
+	name string
+
+	store    *persistence.Store
+	system   *actor.ActorSystem
+	cluster  *cluster.Cluster
+	members  *membership.Provider
+	delivery *delivery.Registry
+	apps     *app.Cache
+	ingest   *actor.PID
+
+	listener net.Listener
+	http     *http.Server
+	served   chan struct{}
+
+	stopOnce sync.Once
+}
+
+// Start brings a node up and returns once it serves REST.
+func Start(opts Options) (n *Node, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	n = &Node{opts: opts, log: opts.Logger, served: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			n.Stop(context.Background())
+		}
+	}()
+
+	// The data directory holds the node's identity and its store.
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if n.name, err = nodeName(opts.DataDir, opts.NodeName); err != nil {
+		return nil, err
+	}
+	token, err := bootstrapToken(opts.DataDir, opts.BootstrapToken, opts.Out)
+	if err != nil {
+		return nil, err
+	}
+	n.store, err = persistence.Open(filepath.Join(opts.DataDir, "pebble"), persistence.Options{
+		Logger:           n.log.With("component", "store"),
+		SoftSyncInterval: opts.SoftSyncInterval,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+
+	// Ports are bound before the actor system starts, so an occupied port
+	// fails with a clear error instead of a panic inside a library.
+	n.listener, err = net.Listen("tcp", opts.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen http %s: %w", opts.HTTPAddr, err)
+	}
+	if err := n.startCluster(); err != nil {
+		return nil, err
+	}
+
+	handler := api.New(api.Options{
+		Backend:        &backend{n: n},
+		BootstrapToken: token,
+		TokenTTL:       opts.TokenTTL,
+		MaxTokenTTL:    opts.MaxTokenTTL,
+		Logger:         n.log.With("component", "api"),
+		Now:            time.Now,
+	})
+	n.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(n.served)
+		if err := n.http.Serve(n.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("serve http", "err", err)
+		}
+	}()
+
+	n.log.Info("node started", "node", n.name, "http", n.listener.Addr().String(),
+		"gossip", n.members.GossipAddr(), "remote", n.system.Address())
+	return n, nil
+}
+
+// startCluster starts the actor system as a cluster member with the user
+// and app kinds, and the node's delivery and ingest actors.
+func (n *Node) startCluster() (err error) {
+	host, port, err := splitHostPort(n.opts.RemoteAddr)
+	if err != nil {
+		return fmt.Errorf("remote addr: %w", err)
+	}
+	if err := portFree(n.opts.RemoteAddr); err != nil {
+		return fmt.Errorf("listen remote %s: %w", n.opts.RemoteAddr, err)
+	}
+
+	// Proto.Actor narrates every topology change at info; keep its
+	// warnings and errors only.
+	actorLog := slog.New(levelFilter{n.log.Handler(), slog.LevelWarn}).With("lib", "protoactor")
+	n.system = actor.NewActorSystem(actor.WithLoggerFactory(
+		func(*actor.ActorSystem) *slog.Logger { return actorLog }))
+
+	n.members, err = membership.NewProvider(membership.Config{
+		NodeName:   n.name,
+		GossipAddr: n.opts.GossipAddr,
+		Seeds:      n.opts.Seeds,
+		SecretKey:  n.opts.GossipKey,
+		Logger:     n.log.With("component", "membership"),
+	})
+	if err != nil {
+		return fmt.Errorf("start membership: %w", err)
+	}
+
+	n.apps = app.NewCache(nil, 5*time.Second)
+	n.delivery = delivery.NewRegistry(n.system, delivery.Options{
+		MaxInFlight:    n.opts.DeliveryMaxInFlight,
+		QueueSize:      n.opts.DeliveryQueueSize,
+		RootCAs:        vendors.TrustPool(),
+		Logger:         n.log.With("component", "delivery"),
+		OnTokenInvalid: n.unbindInvalid,
+		Now:            time.Now,
+	})
+
+	registers := persistence.NewLocalRegisters(n.store, n.name)
+	appKind := app.NewKind(app.Deps{
+		Registers: registers, Cache: n.apps, Logger: n.log.With("component", "app"),
+		Now: time.Now, IdleTimeout: n.opts.GrainIdleTimeout,
+	})
+	userKind := user.NewKind(user.Deps{
+		Registers: registers, Store: n.store, Apps: n.apps, Delivery: n.delivery,
+		Logger: n.log.With("component", "user"), Now: time.Now,
+		IdleTimeout: n.opts.GrainIdleTimeout,
+	})
+
+	cfg := cluster.Configure(n.opts.ClusterName, n.members, disthash.New(),
+		remote.Configure(host, port), cluster.WithKinds(appKind, userKind))
+	n.cluster = cluster.New(n.system, cfg)
+	n.apps.SetCluster(n.cluster)
+
+	// StartMember reports failures by panicking; turn that into an error.
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("start cluster member: %v", r)
+			}
+		}()
+		n.cluster.StartMember()
+	}()
+	if err != nil {
+		return err
+	}
+
+	n.ingest, err = fanout.SpawnIngest(n.system, fanout.Deps{
+		Cluster: n.cluster, Apps: n.apps, Logger: n.log.With("component", "fanout"),
+		Now: time.Now, DefaultWait: n.opts.PushWait,
+	})
+	if err != nil {
+		return fmt.Errorf("spawn ingest: %w", err)
+	}
+	return nil
+}
+
+// unbindInvalid asks a user's grain to drop a binding its vendor reported
+// invalid. It runs outside any actor, so it may wait for the answer.
+func (n *Node) unbindInvalid(appKey, recipient string, u *messages.Unbind) {
+	_, err := n.cluster.Request(user.Identity(appKey, recipient), user.Kind, u,
+		cluster.WithTimeout(5*time.Second))
+	if err != nil {
+		n.log.Warn("unbind invalid token", "app", appKey, "user", recipient,
+			"device", u.DeviceId, "err", err)
+	}
+}
+
+// HTTPAddr is the address REST listens on.
+func (n *Node) HTTPAddr() string { return n.listener.Addr().String() }
+
+// Dead is closed when the cluster declared this node dead while it runs;
+// the node must then exit and restart with a new member id.
+func (n *Node) Dead() <-chan struct{} { return n.members.Dead() }
+
+// Stop shuts the node down in order: REST, membership and actors (so
+// in-flight deliveries finish), then storage.
+func (n *Node) Stop(ctx context.Context) {
+	n.stopOnce.Do(func() { n.stop(ctx) })
+}
+
+func (n *Node) stop(ctx context.Context) {
+	if n.http != nil {
+		if err := n.http.Shutdown(ctx); err != nil {
+			n.log.Warn("stop http", "err", err)
+		}
+		<-n.served
+	} else if n.listener != nil {
+		n.listener.Close()
+	}
+	if n.delivery != nil {
+		n.delivery.Stop()
+	}
+	if n.cluster != nil {
+		n.cluster.Shutdown(true)
+	} else if n.members != nil {
+		_ = n.members.Shutdown(true)
+	}
+	if n.store != nil {
+		if err := n.store.Close(); err != nil {
+			n.log.Error("close store", "err", err)
+		}
+	}
+	n.log.Info("node stopped", "node", n.name)
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, fmt.Errorf("port %q: %w", p, err)
+	}
+	return host, port, nil
+}
+
+// portFree checks that addr can be bound, so Proto.Actor's remote (which
+// panics when it cannot listen) is only started on a free port.
+func portFree(addr string) error {
+	if _, port, _ := net.SplitHostPort(addr); port == "0" {
+		return nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return l.Close()
+}
+
+// levelFilter passes records at or above min to the wrapped handler.
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+func (f levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelFilter{f.Handler.WithAttrs(a), f.min}
+}
+
+func (f levelFilter) WithGroup(g string) slog.Handler {
+	return levelFilter{f.Handler.WithGroup(g), f.min}
+}
