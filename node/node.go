@@ -81,11 +81,11 @@ type Node struct {
 }
 
 // Start brings a node up and returns once it serves REST.
-func Start(opts Options) (n *Node, err error) {
+func Start(opts Options) (_ *Node, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	n = &Node{opts: opts, log: opts.Logger, served: make(chan struct{})}
+	n := &Node{opts: opts, log: opts.Logger, served: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			n.Stop(context.Background())
