@@ -28,6 +28,7 @@ import (
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/persistence"
 	"github.com/herald-im/herald/vendors"
+	_ "github.com/herald-im/herald/vendors/all" // every vendor client
 )
 
 // Options are everything a node needs; cmd/herald fills them from config.
@@ -309,4 +310,10 @@ func (f levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
 
 func (f levelFilter) WithGroup(g string) slog.Handler {
 	return levelFilter{f.Handler.WithGroup(g), f.min}
+}
+
+// Push submits a message on this node, as POST /push/messages does, and
+// waits for its outcome; for embedding Herald in-process and benchmarks.
+func (n *Node) Push(ctx context.Context, m *messages.PushMessage) (*messages.PushResult, error) {
+	return (&backend{n: n}).Push(ctx, m)
 }
