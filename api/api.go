@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/herald-im/herald/messages"
+	"github.com/herald-im/herald/stats"
 )
 
 // Backend is how the REST layer reaches the node's actors.
@@ -26,10 +27,14 @@ type Backend interface {
 	// App returns the app's current record (cached per node). A missing app
 	// returns ErrAppNotFound.
 	App(ctx context.Context, appKey string) (*messages.AppRecord, error)
-	// AppRequest sends PutNotifier / DeleteNotifier / GetApp to the app grain.
+	// AppRequest sends PutNotifier / DeleteNotifier / GetApp / PutTemplate /
+	// DeleteTemplate / PutPushConfig to the app grain.
 	AppRequest(ctx context.Context, appKey string, req proto.Message) (proto.Message, error)
 	// UserRequest sends PutBinding / GetBindings / PresenceEvent / GetBadge /
-	// GetUser to the user grain of (appKey, user).
+	// GetUser, the settings messages (PutNotificationSetting,
+	// GetNotificationSettings, PutUserLanguage, PutUserTimezone,
+	// PutUserTemplate, PutUserProfile) and Preview to the user grain of
+	// (appKey, user).
 	UserRequest(ctx context.Context, appKey, user string, req proto.Message) (proto.Message, error)
 	// Push submits a message and returns when every recipient has a final
 	// outcome or ctx is done (then pending > 0).
@@ -37,6 +42,11 @@ type Backend interface {
 	// Ready reports readiness for /readyz ("" when ready, else what is
 	// missing).
 	Ready() string
+	// Statistics answers a statistics query (§11.5): days begin to end
+	// (yyyy-MM-dd, in loc), platform "", ALL, APNS or ANDROID. Invalid
+	// parameters return a *stats.FieldError.
+	Statistics(ctx context.Context, appKey, begin, end, platform string,
+		loc *time.Location) (stats.Report, error)
 }
 
 // ErrAppNotFound is returned by Backend.App for an app that does not exist.

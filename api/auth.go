@@ -131,6 +131,13 @@ func (c *call) authorize(a access) error {
 		return c.authenticate(false)
 	case accessUser:
 		return c.authenticate(true)
+	case accessOwnUser:
+		if err := c.authenticate(true); err != nil {
+			return err
+		}
+		if c.tok.kind != kindUser {
+			return errForbidden()
+		}
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/herald-im/herald/messages"
+	"github.com/herald-im/herald/stats"
 )
 
 // fakeBackend is a small in-memory Backend. The real one is the node's
@@ -235,6 +236,34 @@ func (f *fakeBackend) Push(ctx context.Context,
 }
 
 func (f *fakeBackend) Ready() string { return f.ready }
+
+// Statistics records the query and answers a report in which every day
+// of the range has successCount = its day of month and failCount = the
+// UTC offset of loc on that day in hours, so tests see what was asked.
+func (f *fakeBackend) Statistics(_ context.Context, appKey, begin, end, platform string,
+	loc *time.Location) (stats.Report, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests++
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	rg, err := stats.ParseQuery(begin, end, platform, loc)
+	if err != nil {
+		return nil, err
+	}
+	rep := stats.Report{}
+	for d := rg.First; !d.After(rg.Last); d = d.AddDate(0, 0, 1) {
+		_, offset := d.Zone()
+		byPlatform := map[string]stats.Counts{}
+		for _, p := range rg.Platforms {
+			byPlatform[p] = stats.Counts{SuccessCount: int64(d.Day()),
+				FailCount: int64(offset / 3600)}
+		}
+		rep[d.Format(stats.DayLayout)] = byPlatform
+	}
+	return rep, nil
+}
 
 // harness drives a Server with a fake backend and a settable clock.
 type harness struct {

@@ -25,6 +25,9 @@ const (
 	accessApp
 	// accessUser: an app token, or the user token of the path's {u}.
 	accessUser
+	// accessOwnUser: only the user token of the path's {u} (§11.1, the
+	// receiver-template API).
+	accessOwnUser
 )
 
 // route is one endpoint. Pattern segments in braces are parameters.
@@ -63,7 +66,7 @@ func (s *Server) table() []route {
 	r := func(method, pattern string, a access, bucket string, h func(*call) error) route {
 		return route{method, strings.Split(strings.Trim(pattern, "/"), "/"), a, bucket, h}
 	}
-	return []route{
+	routes := []route{
 		r("GET", "/healthz", accessNone, "", handleHealth),
 		r("GET", "/readyz", accessNone, "", handleReady),
 		r("POST", "/management/orgs/{org}/apps", accessBootstrap, "", handleCreateApp),
@@ -81,6 +84,48 @@ func (s *Server) table() []route {
 		r("GET", "/{org}/{app}/users/{u}/offline_msg_count", accessUser, "user",
 			handleOfflineCount),
 		r("POST", "/{org}/{app}/push/messages", accessApp, "", handlePushMessage),
+		r("GET", "/{org}/{app}/push/data/offline-push/begin/{begin}/end/{end}", accessApp, "",
+			handleStatistics), // rate-limited inside, after the feature check
+		r("POST", "/{org}/{app}/push/preview", accessApp, "", handlePreview),
+	}
+	routes = append(routes, settingsRoutes(r)...)
+	return routes
+}
+
+// routeFunc builds one route of the table.
+type routeFunc func(method, pattern string, a access, bucket string, h func(*call) error) route
+
+// settingsRoutes are the endpoints of the user and app settings (SPEC.md
+// §5, §6, §8, §9, §11.4, §11.6).
+func settingsRoutes(r routeFunc) []route {
+	const u = "/{org}/{app}/users/{u}"
+	return []route{
+		r("PUT", u+"/notification/{chattype}/{key}", accessUser, "settings", handlePutSetting),
+		r("GET", u+"/notification/{chattype}/{key}", accessUser, "settings", handleGetSetting),
+		r("GET", u+"/notification", accessUser, "settings", handleGetConversations),
+		r("GET", u+"/notification/conversations", accessUser, "settings",
+			handleListConversations),
+		r("PUT", u+"/notification/language", accessUser, "settings", handlePutLanguage),
+		r("GET", u+"/notification/language", accessUser, "settings", handleGetLanguage),
+		r("PUT", u+"/notification/timezone", accessUser, "settings", handlePutTimezone),
+		r("GET", u+"/notification/timezone", accessUser, "settings", handleGetTimezone),
+		r("PUT", u+"/notification/template", accessOwnUser, "settings",
+			handlePutReceiverTemplate),
+		r("GET", u+"/notification/template", accessOwnUser, "settings",
+			handleGetReceiverTemplate),
+		r("PUT", u, accessUser, "user", handlePutUser),
+		r("GET", u, accessUser, "user", handleGetUser),
+		r("PUT", "/{org}/{app}/push/nickname", accessApp, "settings", handlePutNicknames),
+		r("POST", "/{org}/{app}/notification/template", accessApp, "templates",
+			handleCreateTemplate),
+		r("GET", "/{org}/{app}/notification/template/{name}", accessApp, "templates",
+			handleGetTemplate),
+		r("PUT", "/{org}/{app}/notification/template/{name}", accessApp, "templates",
+			handleUpdateTemplate),
+		r("DELETE", "/{org}/{app}/notification/template/{name}", accessApp, "templates",
+			handleDeleteTemplate),
+		r("PUT", "/{org}/{app}/push/config", accessApp, "", handlePutConfig),
+		r("GET", "/{org}/{app}/push/config", accessApp, "", handleGetConfig),
 	}
 }
 

@@ -49,7 +49,7 @@ func TestRouterNotFound(t *testing.T) {
 		{"GET", "/org1/app1/users/bob/push/binding/extra"},
 		{"DELETE", "/org1/app1/users/bob/push/binding"},
 		{"GET", "/org1/app1/users//push/binding"},
-		{"GET", "/org1/app1/push/config"},
+		{"DELETE", "/org1/app1/push/config"},
 		{"GET", "/management/orgs/org1/apps"},
 		{"POST", "/org1/app1/push/messages/x"},
 	}

@@ -49,6 +49,10 @@ type Config struct {
 	// default; a negative value means no resubmission. Default 3.
 	Retries int
 
+	// SecretKey is the nodes' gossip encryption key (16, 24 or 32
+	// bytes); required when the cluster encrypts gossip. Optional.
+	SecretKey []byte
+
 	// Logger receives the client's and Proto.Actor's logs. Nil discards.
 	Logger *slog.Logger
 }

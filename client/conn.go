@@ -35,14 +35,18 @@ const memberPoll = 20 * time.Millisecond
 
 // dial starts a conn and waits until ctx ends or a member is known.
 func dial(ctx context.Context, cfg Config) (*conn, error) {
-	logger := cfg.Logger
+	// Proto.Actor narrates every topology change at info; pass on only
+	// its warnings and errors.
+	actorLog := slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}).
+		With(slog.String("lib", "protoactor"))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(
-		func(*actor.ActorSystem) *slog.Logger { return logger }))
+		func(*actor.ActorSystem) *slog.Logger { return actorLog }))
 	provider, err := hcluster.NewProvider(hcluster.Config{
 		NodeName:   "herald-client-" + system.ID,
 		GossipAddr: cfg.GossipAddr,
 		Seeds:      cfg.Seeds,
-		Logger:     logger,
+		SecretKey:  cfg.SecretKey,
+		Logger:     cfg.Logger,
 	})
 	if err != nil {
 		system.Shutdown()
@@ -131,4 +135,22 @@ func (c *conn) close() {
 	c.system.Shutdown()
 	c.cluster.Remote.Shutdown(false)
 	_ = c.provider.Shutdown(true)
+}
+
+// minLevel drops records below level before they reach the handler.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(attrs), h.level}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.level}
 }

@@ -42,6 +42,7 @@ func (c *Client) Push(ctx context.Context, m *messages.PushMessage) (*messages.P
 	}
 	var res *messages.PushResult
 	err := c.retry(ctx, "push "+m.GetMsgId(), func(ctx context.Context, cn *conn) error {
+		res = nil
 		addr, ok := cn.pick()
 		if !ok {
 			return fmt.Errorf("%w: %w", errRetry, ErrNoMembers)
@@ -65,7 +66,8 @@ func (c *Client) Push(ctx context.Context, m *messages.PushMessage) (*messages.P
 
 // Presence reports a device state change to the user's grain and returns
 // the grain's answer. The user id is lower-cased; ev is not modified.
-func (c *Client) Presence(ctx context.Context, ev *messages.PresenceEvent) (*messages.PresenceReply, error) {
+func (c *Client) Presence(ctx context.Context,
+	ev *messages.PresenceEvent) (*messages.PresenceReply, error) {
 	if err := validatePresence(ev); err != nil {
 		return nil, err
 	}
@@ -75,6 +77,7 @@ func (c *Client) Presence(ctx context.Context, ev *messages.PresenceEvent) (*mes
 
 	var res *messages.PresenceReply
 	err := c.retry(ctx, "presence "+identity, func(ctx context.Context, cn *conn) error {
+		res = nil
 		reply, err := grainRequest(ctx, cn, identity, ev, c.cfg.Timeout)
 		if err != nil {
 			return fmt.Errorf("presence to %s: %w", identity, err)

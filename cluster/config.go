@@ -38,6 +38,10 @@ type Config struct {
 
 	// SecretKey encrypts gossip with AES (16, 24 or 32 bytes). Empty:
 	// gossip is plain. Every node must use the same key.
+	//
+	// TODO: key rotation (DESIGN.md "Security"). memberlist's Keyring can
+	// hold several keys; nothing exposes install/use/remove yet because
+	// no operator command needs it so far.
 	SecretKey []byte
 
 	// State, when set, carries node-defined state (the ring) in
@@ -46,6 +50,10 @@ type Config struct {
 
 	// Logger receives the provider's and memberlist's logs. Nil discards.
 	Logger *slog.Logger
+
+	// wrapTransport, set only by tests, wraps memberlist's network
+	// transport to inject faults such as partitions.
+	wrapTransport func(memberlist.Transport) memberlist.Transport
 }
 
 // StateDelegate lets the node piggyback its own state on memberlist's
@@ -61,15 +69,16 @@ type StateDelegate interface {
 
 // Failure detection timings, tuned for a LAN. A node probes one peer every
 // probeInterval; a peer that misses the direct probe and the indirect ones
-// is suspected and gets suspicionMult probe intervals (1.5 s) to refute
-// before it is declared dead. A killed node is thus declared dead about
-// 2-3 s after it stops answering, while a node stalled for a second or so
-// refutes in time and stays. Lifeguard's awareness backs a node's own
-// probing off when it is itself slow, so a slow prober does not eject
-// healthy peers.
+// is suspected and gets suspicionMult probe intervals (1.2 s) to refute
+// before it is declared dead. The provider then holds a dead node in the
+// topology for deadGrace (see Provider.sync) before Proto.Actor drops it.
+// A killed node thus leaves the topology about 2.5-3 s after it stops
+// answering, while a node stalled for a second or so refutes in time and
+// stays. Lifeguard's awareness backs a node's own probing off when it is
+// itself slow, so a slow prober does not eject healthy peers.
 const (
-	probeInterval   = 500 * time.Millisecond
-	probeTimeout    = 250 * time.Millisecond
+	probeInterval   = 400 * time.Millisecond
+	probeTimeout    = 200 * time.Millisecond
 	suspicionMult   = 3
 	suspicionMaxMul = 4
 	gossipInterval  = 100 * time.Millisecond

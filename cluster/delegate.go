@@ -35,10 +35,13 @@ func (d *delegate) NodeMeta(limit int) []byte {
 }
 
 // blockNotice tells a node that the sender has blocked its member id.
+// It names the sender by member id, so a notice from an earlier process
+// under the same node name stops counting once that process is gone.
 type blockNotice struct {
 	Kind     string `json:"kind"`
 	MemberID string `json:"id"`
 	From     string `json:"from"`
+	FromID   string `json:"from_id"`
 }
 
 const noticeKindBlocked = "blocked"
@@ -54,7 +57,7 @@ func (d *delegate) NotifyMsg(b []byte) {
 	d.p.mu.Lock()
 	mine := n.MemberID == d.p.self.MemberID && n.MemberID != ""
 	if mine {
-		d.p.blockedBy[n.From] = true
+		d.p.blockedBy[n.FromID] = true
 	}
 	d.p.mu.Unlock()
 
@@ -130,6 +133,11 @@ func (d *delegate) record(n *memberlist.Node, alive bool) {
 	p.logger.Debug("gossip member changed",
 		slog.String("peer", n.Name), slog.Bool("alive", alive))
 	p.signal()
+	if !alive {
+		// Re-sync when the grace ends, so the node leaves the topology
+		// then rather than at the next periodic sync.
+		time.AfterFunc(deadGrace+10*time.Millisecond, p.signal)
+	}
 }
 
 // copyNode deep-copies the parts of n the provider keeps.

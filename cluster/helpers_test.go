@@ -80,13 +80,36 @@ func badgeKind(hits *atomic.Int64) *protocluster.Kind {
 // 127.0.0.1 joined through seeds. The node is killed at test end.
 func startNode(t *testing.T, name string, client bool, seeds ...string) *testNode {
 	t.Helper()
+	return startNodeWith(t, name, nodeOptions{client: client}, seeds...)
+}
+
+// nodeOptions are the less common settings of a test node.
+type nodeOptions struct {
+	client bool
+	addr   string     // gossip bind; default 127.0.0.1:0
+	key    []byte     // gossip key
+	net    *partition // when set, the node's gossip goes through it
+}
+
+// startNodeWith is startNode with options.
+func startNodeWith(t *testing.T, name string, o nodeOptions, seeds ...string) *testNode {
+	t.Helper()
+	client := o.client
 	logger := testLogger(t, slog.LevelWarn).With(slog.String("test_node", name))
-	p, err := NewProvider(Config{
+	if o.addr == "" {
+		o.addr = "127.0.0.1:0"
+	}
+	cfg := Config{
 		NodeName:   name,
-		GossipAddr: "127.0.0.1:0",
+		GossipAddr: o.addr,
 		Seeds:      seeds,
+		SecretKey:  o.key,
 		Logger:     logger,
-	})
+	}
+	if o.net != nil {
+		cfg.wrapTransport = o.net.wrap
+	}
+	p, err := NewProvider(cfg)
 	if err != nil {
 		t.Fatalf("NewProvider(%s): %v", name, err)
 	}
@@ -99,9 +122,9 @@ func startNode(t *testing.T, name string, client bool, seeds ...string) *testNod
 	if !client {
 		opts = append(opts, protocluster.WithKinds(badgeKind(n.hits)))
 	}
-	cfg := protocluster.Configure("herald-test", p, disthash.New(),
+	pcfg := protocluster.Configure("herald-test", p, disthash.New(),
 		remote.Configure("127.0.0.1", 0), opts...)
-	n.cluster = protocluster.New(system, cfg)
+	n.cluster = protocluster.New(system, pcfg)
 	system.EventStream.Subscribe(func(ev any) {
 		if tp, ok := ev.(*protocluster.ClusterTopology); ok {
 			n.topology.Store(tp)

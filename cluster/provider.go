@@ -41,6 +41,15 @@ const (
 	// without memberlist events, in case a notice was lost.
 	resyncEvery = time.Second
 
+	// deadGrace is how long a node memberlist declared dead stays in the
+	// Proto.Actor topology. Proto.Actor blocks a removed member id for
+	// good, while memberlist may take a death back: when a partition
+	// heals, the cut-off side gossips its stale "dead" verdicts about
+	// healthy nodes, which others accept until the node refutes them a
+	// few gossip rounds later. Without the grace, that blip would force
+	// a healthy node to restart.
+	deadGrace = 750 * time.Millisecond
+
 	// noticeEvery limits how often one peer is told it is blocked.
 	noticeEvery = 2 * time.Second
 
@@ -51,6 +60,10 @@ const (
 	// reach the seeds when none answered yet.
 	joinRetryMin = 250 * time.Millisecond
 	joinRetryMax = 5 * time.Second
+
+	// rejoinEvery is how often seeds that are not live are contacted
+	// again, to heal a cluster split by a long partition.
+	rejoinEvery = 10 * time.Second
 
 	// leaveTimeout bounds how long a graceful Shutdown waits for the
 	// leave message to go out.
@@ -80,7 +93,8 @@ type Provider struct {
 	dead     chan struct{}
 	deadOnce sync.Once
 
-	// wg tracks the watch and join goroutines.
+	// wg tracks the watch, join and rejoin goroutines; Shutdown waits
+	// for them before stopping memberlist, which they call into.
 	wg sync.WaitGroup
 
 	shutdownOnce sync.Once
@@ -97,8 +111,8 @@ type Provider struct {
 	self      nodeMeta
 	meta      []byte
 	nodes     map[string]*nodeView
-	blockedBy map[string]bool
-	noticed   map[string]time.Time
+	blockedBy map[string]bool      // member ids of peers that blocked us
+	noticed   map[string]time.Time // last notice sent, by name/member id
 }
 
 var _ protocluster.ClusterProvider = (*Provider)(nil)
@@ -138,6 +152,11 @@ func NewProvider(cfg Config) (*Provider, error) {
 	}
 
 	mc := cfg.memberlistConfig(logger)
+	if cfg.wrapTransport != nil {
+		if err := wrapTransport(mc, cfg.wrapTransport); err != nil {
+			return nil, err
+		}
+	}
 	d := &delegate{p: p}
 	mc.Delegate = d
 	mc.Events = d
@@ -234,9 +253,11 @@ func (p *Provider) start(c *protocluster.Cluster, client bool) error {
 		slog.Bool("client", client),
 		slog.Any("kinds", self.Kinds))
 
-	p.wg.Add(1)
-	go p.watch()
+	p.spawn(p.watch)
 	p.join()
+	if len(p.cfg.Seeds) > 0 {
+		p.spawn(p.rejoin)
+	}
 	return nil
 }
 
@@ -265,6 +286,22 @@ func (p *Provider) Shutdown(graceful bool) error {
 	return err
 }
 
+// spawn runs f in a goroutine that Shutdown waits for. After Shutdown has
+// begun it runs nothing: the goroutines call into memberlist, which must
+// not be used once stopped.
+func (p *Provider) spawn(f func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		f()
+	}()
+}
+
 // signal asks the watch goroutine to re-sync; it never blocks.
 func (p *Provider) signal() {
 	select {
@@ -280,4 +317,24 @@ func (p *Provider) markDead(reason string) {
 			slog.String("reason", reason))
 		close(p.dead)
 	})
+}
+
+// wrapTransport binds memberlist's own network transport, as Create would,
+// and installs wrap around it.
+func wrapTransport(mc *memberlist.Config,
+	wrap func(memberlist.Transport) memberlist.Transport) error {
+	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
+		BindAddrs: []string{mc.BindAddr},
+		BindPort:  mc.BindPort,
+		Logger:    mc.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("start gossip transport: %w", err)
+	}
+	if mc.BindPort == 0 {
+		mc.BindPort = nt.GetAutoBindPort()
+		mc.AdvertisePort = mc.BindPort
+	}
+	mc.Transport = wrap(nt)
+	return nil
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ func askBadge(t *testing.T, n *testNode, id string) {
 // node; a killed member is dropped by the others; a client joined
 // through the seed reaches the grains and is never a member.
 func TestClusterMembersGrainsKillAndClient(t *testing.T) {
+	t.Parallel()
 	a := startNode(t, "a", false)
 	seed := a.provider.GossipAddr()
 	b := startNode(t, "b", false, seed)
@@ -84,44 +86,48 @@ func TestClusterMembersGrainsKillAndClient(t *testing.T) {
 	}
 }
 
-// A node whose member id a majority of its peers blocked (they declared
-// it dead before) learns so and closes Dead; so does a client that
-// blocked a member that is still alive.
-func TestClusterBlockedNodeMustExit(t *testing.T) {
+// A member cut off from the others is declared dead and blocked by them
+// while it still runs. When the network heals it learns that both peers
+// blocked it and closes Dead; the peers, each blocked by that one node
+// only, stay. A client that blocked a live member closes Dead too.
+func TestClusterNodeDeclaredDeadMustExit(t *testing.T) {
+	t.Parallel()
+	cut := newPartition()
 	a := startNode(t, "a", false)
 	seed := a.provider.GossipAddr()
 	b := startNode(t, "b", false, seed)
-	c := startNode(t, "c", false, seed)
-	cl := startNode(t, "client", true, seed)
-	for _, n := range []*testNode{a, b, c, cl} {
+	c := startNodeWith(t, "c", nodeOptions{net: cut}, seed)
+	for _, n := range []*testNode{a, b, c} {
 		waitFor(t, 10*time.Second, n.String()+" seeing three members", func() bool {
 			return topologyIs(n, a, b, c)
 		})
 	}
 
-	// One of two peers blocking c is no majority: c must stay. The check
-	// runs on every sync, so once a has sent its notice and c has synced
-	// twice more, c has weighed it.
-	a.cluster.Remote.BlockList().Block(c.system.ID)
-	waitFor(t, 10*time.Second, "c hearing from a", func() bool {
-		c.provider.mu.Lock()
-		defer c.provider.mu.Unlock()
-		return c.provider.blockedBy["a"]
+	// Cut c off until both sides have declared the other dead, then heal.
+	cut.set(true)
+	for _, n := range []*testNode{a, b} {
+		waitFor(t, 10*time.Second, n.String()+" dropping c", func() bool {
+			return topologyIs(n, a, b)
+		})
+	}
+	waitFor(t, 20*time.Second, "c dropping a and b", func() bool {
+		return topologyIs(c, c)
 	})
-	c.provider.sync(time.Now())
-	select {
-	case <-c.provider.Dead():
-		t.Fatalf("c is dead after one of two peers blocked it")
-	default:
-	}
+	cut.set(false)
 
-	// Both peers blocking c is a majority.
-	b.cluster.Remote.BlockList().Block(c.system.ID)
 	select {
 	case <-c.provider.Dead():
-	case <-time.After(10 * time.Second):
-		t.Fatalf("c did not learn that both peers blocked it")
+	case <-time.After(20 * time.Second):
+		t.Fatalf("c never learned that its peers declared it dead")
 	}
+	// c told a and b that it blocked them too; one blocker of two peers
+	// must not make them exit. Wait until a has weighed c's notice.
+	waitFor(t, 10*time.Second, "a hearing from c", func() bool {
+		a.provider.mu.Lock()
+		defer a.provider.mu.Unlock()
+		return a.provider.blockedBy[c.system.ID]
+	})
+	a.provider.sync(time.Now())
 	for _, n := range []*testNode{a, b} {
 		select {
 		case <-n.provider.Dead():
@@ -130,7 +136,20 @@ func TestClusterBlockedNodeMustExit(t *testing.T) {
 		}
 	}
 
-	// A client that blocked a live member cannot route to it any more.
+	// c exits, as the node does on Dead. A client that then blocks a
+	// live member cannot route to it any more.
+	c.stopOnce.Do(func() {
+		c.cluster.Shutdown(false)
+		_ = c.provider.Shutdown(true)
+	})
+	waitFor(t, 10*time.Second, "a seeing c gone", func() bool {
+		_, alive := aliveNames(a.provider)["c"]
+		return !alive
+	})
+	cl := startNode(t, "client", true, seed)
+	waitFor(t, 10*time.Second, "client seeing a and b", func() bool {
+		return topologyIs(cl, a, b)
+	})
 	cl.cluster.Remote.BlockList().Block(a.system.ID)
 	select {
 	case <-cl.provider.Dead():
@@ -141,6 +160,7 @@ func TestClusterBlockedNodeMustExit(t *testing.T) {
 
 // A node that leaves gracefully is dropped without failure detection.
 func TestClusterGracefulLeave(t *testing.T) {
+	t.Parallel()
 	a := startNode(t, "a", false)
 	b := startNode(t, "b", false, a.provider.GossipAddr())
 	waitFor(t, 10*time.Second, "a seeing b", func() bool { return topologyIs(a, a, b) })
@@ -162,6 +182,7 @@ func TestClusterGracefulLeave(t *testing.T) {
 
 // A lone node with no seeds is a cluster of one and ready.
 func TestClusterAloneIsJoined(t *testing.T) {
+	t.Parallel()
 	a := startNode(t, "solo", false)
 	if !a.provider.Joined() {
 		t.Fatalf("Joined() = false for a node without seeds")
@@ -172,4 +193,45 @@ func TestClusterAloneIsJoined(t *testing.T) {
 		t.Fatalf("Members() = %+v, want only itself with id %s at %s",
 			got, a.system.ID, a.system.Address())
 	}
+}
+
+// Nodes sharing a gossip key form a cluster; a node with another key
+// cannot join them.
+func TestClusterGossipKey(t *testing.T) {
+	t.Parallel()
+	key := []byte("0123456789abcdef")
+	a := startNodeWith(t, "a", nodeOptions{key: key})
+	b := startNodeWith(t, "b", nodeOptions{key: key}, a.provider.GossipAddr())
+	waitFor(t, 10*time.Second, "a and b converging", func() bool {
+		return topologyIs(a, a, b) && topologyIs(b, a, b)
+	})
+
+	other := []byte("fedcba9876543210")
+	c := startNodeWith(t, "c", nodeOptions{key: other}, a.provider.GossipAddr())
+	if c.provider.Joined() {
+		t.Errorf("node with another key: Joined() = true, want false")
+	}
+	if _, seen := aliveNames(a.provider)["c"]; seen {
+		t.Errorf("a sees c, which gossips under another key")
+	}
+}
+
+// A node whose seed is not up yet keeps trying and joins once it is.
+func TestClusterJoinRetriesUntilSeedUp(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("reserve a port: %v", err)
+	}
+	seed := l.Addr().String()
+	l.Close()
+
+	b := startNode(t, "b", false, seed)
+	if b.provider.Joined() {
+		t.Fatalf("Joined() = true before any seed was up")
+	}
+	a := startNodeWith(t, "a", nodeOptions{addr: seed})
+	waitFor(t, 10*time.Second, "b joining a", func() bool {
+		return b.provider.Joined() && topologyIs(b, a, b) && topologyIs(a, a, b)
+	})
 }

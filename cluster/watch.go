@@ -13,7 +13,6 @@ import (
 // watch owns topology pushes: it wakes on memberlist events and on a
 // timer, and re-syncs Proto.Actor with memberlist's view until stop.
 func (p *Provider) watch() {
-	defer p.wg.Done()
 	tick := time.NewTicker(resyncEvery)
 	defer tick.Stop()
 
@@ -28,62 +27,90 @@ func (p *Provider) watch() {
 	}
 }
 
-// sync is one pass of the watch loop.
+// sync is one pass of the watch loop: it pushes memberlist's view to
+// Proto.Actor, then settles blocked member ids.
 func (p *Provider) sync(now time.Time) {
-	// Snapshot the view under the lock; everything after runs without it
-	// because it calls into Proto.Actor and memberlist.
+	c, client, self, views, blockedBy := p.snapshot(now)
+	p.pushTopology(c, client, self, views, now)
+	if client {
+		p.checkClientBlocks(c, views)
+		return
+	}
+	p.checkMemberBlocks(c, views, blockedBy, now)
+}
+
+// snapshot copies what sync needs under the lock, and forgets nodes that
+// have been dead for long. Everything after runs without the lock
+// because it calls into Proto.Actor and memberlist.
+func (p *Provider) snapshot(now time.Time) (c *protocluster.Cluster, client bool,
+	self nodeMeta, views []nodeView, blockedBy map[string]bool) {
 	p.mu.Lock()
-	c, client, self := p.cluster, p.client, p.self
-	views := make([]nodeView, 0, len(p.nodes))
+	defer p.mu.Unlock()
+	views = make([]nodeView, 0, len(p.nodes))
 	for name, v := range p.nodes {
 		if !v.alive && now.Sub(v.since) > forgetDeadAfter {
 			delete(p.nodes, name)
 			continue
 		}
-		if name == p.cfg.NodeName {
-			continue
+		if name != p.cfg.NodeName {
+			views = append(views, *v)
 		}
-		views = append(views, *v)
 	}
-	blockedBy := make(map[string]bool, len(p.blockedBy))
-	for name := range p.blockedBy {
-		blockedBy[name] = true
+	for key, at := range p.noticed {
+		if now.Sub(at) > forgetDeadAfter {
+			delete(p.noticed, key)
+		}
 	}
-	p.mu.Unlock()
+	blockedBy = make(map[string]bool, len(p.blockedBy))
+	for id := range p.blockedBy {
+		blockedBy[id] = true
+	}
+	return p.cluster, p.client, p.self, views, blockedBy
+}
 
-	// Tell Proto.Actor which members are alive. A member includes itself;
-	// clients, and nodes whose meta has not arrived, are left out.
+// pushTopology tells Proto.Actor which members are alive. A member
+// includes itself; clients, and nodes whose meta has not arrived, are
+// left out; nodes declared dead stay until their grace has passed.
+func (p *Provider) pushTopology(c *protocluster.Cluster, client bool, self nodeMeta,
+	views []nodeView, now time.Time) {
 	members := make([]*protocluster.Member, 0, len(views)+1)
 	if !client {
 		members = append(members, toMember(self))
 	}
 	for _, v := range views {
-		if v.alive && v.metaErr == nil && !v.meta.Client {
+		held := v.alive || now.Sub(v.since) < deadGrace
+		if held && v.metaErr == nil && !v.meta.Client {
 			members = append(members, toMember(v.meta))
 		}
 	}
 	c.MemberList.UpdateClusterTopology(members)
+}
 
-	// Reconcile blocked ids: members tell blocked peers, and everyone
-	// checks whether it must exit.
+// checkClientBlocks closes Dead when this client has blocked a member
+// that memberlist says is alive: the client can no longer reach it, and
+// its placement disagrees with the members'.
+func (p *Provider) checkClientBlocks(c *protocluster.Cluster, views []nodeView) {
 	blocked := c.Remote.BlockList()
-	if client {
-		for _, v := range views {
-			if v.alive && v.metaErr == nil && !v.meta.Client &&
-				blocked.IsBlocked(v.meta.MemberID) {
-				p.markDead("member " + v.name + " is alive but blocked by this client")
-				return
-			}
+	for _, v := range views {
+		if isLiveMember(v) && blocked.IsBlocked(v.meta.MemberID) {
+			p.markDead("member " + v.name + " is alive but blocked by this client")
+			return
 		}
-		return
 	}
+}
+
+// checkMemberBlocks tells each live peer whose id this member blocked,
+// and closes Dead when most live peers told us the same.
+func (p *Provider) checkMemberBlocks(c *protocluster.Cluster, views []nodeView,
+	blockedBy map[string]bool, now time.Time) {
+	blocked := c.Remote.BlockList()
 	peers, blockers := 0, 0
 	for _, v := range views {
-		if !v.alive || v.metaErr != nil || v.meta.Client {
+		if !isLiveMember(v) {
 			continue
 		}
 		peers++
-		if blockedBy[v.name] {
+		if blockedBy[v.meta.MemberID] {
 			blockers++
 		}
 		if blocked.IsBlocked(v.meta.MemberID) {
@@ -94,6 +121,11 @@ func (p *Provider) sync(now time.Time) {
 		p.markDead(strconv.Itoa(blockers) + " of " + strconv.Itoa(peers) +
 			" live peers blocked this node")
 	}
+}
+
+// isLiveMember: alive in memberlist, with readable meta, not a client.
+func isLiveMember(v nodeView) bool {
+	return v.alive && v.metaErr == nil && !v.meta.Client
 }
 
 // mustExit decides whether a member must restart: more than half of its
@@ -117,10 +149,14 @@ func (p *Provider) sendNotice(v nodeView, now time.Time) {
 	p.noticed[key] = now
 	p.mu.Unlock()
 
+	p.mu.Lock()
+	fromID := p.self.MemberID
+	p.mu.Unlock()
 	msg, _ := json.Marshal(blockNotice{
 		Kind:     noticeKindBlocked,
 		MemberID: v.meta.MemberID,
 		From:     p.cfg.NodeName,
+		FromID:   fromID,
 	})
 	node := v.node
 	if err := p.ml.SendReliable(&node, msg); err != nil {
@@ -161,9 +197,7 @@ func (p *Provider) join() {
 		return
 	}
 
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
+	p.spawn(func() {
 		pause := joinRetryMin
 		for {
 			select {
@@ -176,7 +210,48 @@ func (p *Provider) join() {
 			}
 			pause = min(2*pause, joinRetryMax)
 		}
-	}()
+	})
+}
+
+// rejoin runs until stop and, every rejoinEvery, contacts the seeds that
+// are not among the live nodes. memberlist only gossips to dead nodes for
+// a short while, so after a long partition the two sides would otherwise
+// never meet again; when they do, block notices settle who restarts.
+func (p *Provider) rejoin() {
+	tick := time.NewTicker(rejoinEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-tick.C:
+		}
+		if missing := p.missingSeeds(); len(missing) > 0 {
+			p.tryJoin(missing)
+		}
+	}
+}
+
+// missingSeeds lists the seeds that are not the address of a live node.
+// A seed given as a host name never matches and is simply contacted
+// again, which costs one state exchange.
+func (p *Provider) missingSeeds() []string {
+	p.mu.Lock()
+	live := make(map[string]bool, len(p.nodes))
+	for _, v := range p.nodes {
+		if v.alive {
+			live[v.node.Address()] = true
+		}
+	}
+	p.mu.Unlock()
+
+	var missing []string
+	for _, s := range p.cfg.Seeds {
+		if s != p.gossipAddr && !live[s] {
+			missing = append(missing, s)
+		}
+	}
+	return missing
 }
 
 func (p *Provider) tryJoin(seeds []string) bool {

@@ -5,35 +5,44 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
-// TestGeneratedCodeIsCurrent regenerates herald.pb.go into a scratch
+// TestGeneratedCodeIsCurrent regenerates each .pb.go into a scratch
 // directory and compares it with the committed file, so a .proto edit can
 // never land without its generated code.
 func TestGeneratedCodeIsCurrent(t *testing.T) {
+	for _, proto := range []string{"herald.proto", "replication.proto"} {
+		t.Run(proto, func(t *testing.T) { checkGenerated(t, proto) })
+	}
+}
+
+func checkGenerated(t *testing.T, proto string) {
+	generated := strings.TrimSuffix(proto, ".proto") + ".pb.go"
 	if _, err := exec.LookPath("protoc"); err != nil {
-		t.Skip("protoc is not installed; cannot check herald.pb.go against herald.proto")
+		t.Skipf("protoc is not installed; cannot check %s against %s", generated, proto)
 	}
 	if _, err := exec.LookPath("protoc-gen-go"); err != nil {
-		t.Skip("protoc-gen-go is not installed; cannot check herald.pb.go against herald.proto")
+		t.Skipf("protoc-gen-go is not installed; cannot check %s against %s",
+			generated, proto)
 	}
 
 	out := t.TempDir()
-	cmd := exec.Command("protoc", "--go_out="+out, "--go_opt=paths=source_relative", "herald.proto")
+	cmd := exec.Command("protoc", "--go_out="+out, "--go_opt=paths=source_relative", proto)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("protoc: %v\n%s", err, msg)
 	}
 
-	want, err := os.ReadFile(filepath.Join(out, "herald.pb.go"))
+	want, err := os.ReadFile(filepath.Join(out, generated))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile("herald.pb.go")
+	got, err := os.ReadFile(generated)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatal("herald.pb.go is stale: run `go generate ./messages` and commit the result")
+		t.Fatalf("%s is stale: run `go generate ./messages` and commit the result", generated)
 	}
 }

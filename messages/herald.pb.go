@@ -3000,8 +3000,12 @@ type Send struct {
 	ReplyTo      *Pid                   `protobuf:"bytes,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	// When the binding was last written, ms (for the unbind guard).
 	BindingModified int64 `protobuf:"varint,9,opt,name=binding_modified,json=bindingModified,proto3" json:"binding_modified,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Message fields the offline-push webhook event carries (SPEC.md §12).
+	From          string `protobuf:"bytes,10,opt,name=from,proto3" json:"from,omitempty"`
+	ChatType      string `protobuf:"bytes,11,opt,name=chat_type,json=chatType,proto3" json:"chat_type,omitempty"`
+	GroupId       string `protobuf:"bytes,12,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Send) Reset() {
@@ -3097,6 +3101,27 @@ func (x *Send) GetBindingModified() int64 {
 	return 0
 }
 
+func (x *Send) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *Send) GetChatType() string {
+	if x != nil {
+		return x.ChatType
+	}
+	return ""
+}
+
+func (x *Send) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
 // SendOutcome reports one Send's final outcome to the fan-out.
 type SendOutcome struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -3154,6 +3179,1137 @@ func (x *SendOutcome) GetRecipient() string {
 func (x *SendOutcome) GetResult() *BindingResult {
 	if x != nil {
 		return x.Result
+	}
+	return nil
+}
+
+// PutNotificationSetting is a partial update of one level of notification
+// settings (SPEC.md §5.3): only the fields marked present change.
+type PutNotificationSetting struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// user or chatgroup.
+	Chattype string `protobuf:"bytes,1,opt,name=chattype,proto3" json:"chattype,omitempty"`
+	// The user itself (app level), a peer user id or a group id.
+	Key     string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	HasType bool   `protobuf:"varint,3,opt,name=has_type,json=hasType,proto3" json:"has_type,omitempty"`
+	// ALL, AT, NONE or DEFAULT, any case.
+	Type        string `protobuf:"bytes,4,opt,name=type,proto3" json:"type,omitempty"`
+	HasInterval bool   `protobuf:"varint,5,opt,name=has_interval,json=hasInterval,proto3" json:"has_interval,omitempty"`
+	// "H:M-H:M" or "" (app level only; ignored at conversation level).
+	Interval    string `protobuf:"bytes,6,opt,name=interval,proto3" json:"interval,omitempty"`
+	HasDuration bool   `protobuf:"varint,7,opt,name=has_duration,json=hasDuration,proto3" json:"has_duration,omitempty"`
+	// ms in [0, 604800000]; 0 clears.
+	Duration      int64 `protobuf:"varint,8,opt,name=duration,proto3" json:"duration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutNotificationSetting) Reset() {
+	*x = PutNotificationSetting{}
+	mi := &file_herald_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutNotificationSetting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutNotificationSetting) ProtoMessage() {}
+
+func (x *PutNotificationSetting) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutNotificationSetting.ProtoReflect.Descriptor instead.
+func (*PutNotificationSetting) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *PutNotificationSetting) GetChattype() string {
+	if x != nil {
+		return x.Chattype
+	}
+	return ""
+}
+
+func (x *PutNotificationSetting) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *PutNotificationSetting) GetHasType() bool {
+	if x != nil {
+		return x.HasType
+	}
+	return false
+}
+
+func (x *PutNotificationSetting) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *PutNotificationSetting) GetHasInterval() bool {
+	if x != nil {
+		return x.HasInterval
+	}
+	return false
+}
+
+func (x *PutNotificationSetting) GetInterval() string {
+	if x != nil {
+		return x.Interval
+	}
+	return ""
+}
+
+func (x *PutNotificationSetting) GetHasDuration() bool {
+	if x != nil {
+		return x.HasDuration
+	}
+	return false
+}
+
+func (x *PutNotificationSetting) GetDuration() int64 {
+	if x != nil {
+		return x.Duration
+	}
+	return 0
+}
+
+// ConversationRef names one level of settings: chattype and key.
+type ConversationRef struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Chattype      string                 `protobuf:"bytes,1,opt,name=chattype,proto3" json:"chattype,omitempty"`
+	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConversationRef) Reset() {
+	*x = ConversationRef{}
+	mi := &file_herald_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConversationRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConversationRef) ProtoMessage() {}
+
+func (x *ConversationRef) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConversationRef.ProtoReflect.Descriptor instead.
+func (*ConversationRef) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ConversationRef) GetChattype() string {
+	if x != nil {
+		return x.Chattype
+	}
+	return ""
+}
+
+func (x *ConversationRef) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+// GetNotificationSettings reads levels of settings. With all set it lists
+// every conversation that has a setting of its own (SPEC.md §5.4).
+type GetNotificationSettings struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Refs          []*ConversationRef     `protobuf:"bytes,1,rep,name=refs,proto3" json:"refs,omitempty"`
+	All           bool                   `protobuf:"varint,2,opt,name=all,proto3" json:"all,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNotificationSettings) Reset() {
+	*x = GetNotificationSettings{}
+	mi := &file_herald_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNotificationSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNotificationSettings) ProtoMessage() {}
+
+func (x *GetNotificationSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNotificationSettings.ProtoReflect.Descriptor instead.
+func (*GetNotificationSettings) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *GetNotificationSettings) GetRefs() []*ConversationRef {
+	if x != nil {
+		return x.Refs
+	}
+	return nil
+}
+
+func (x *GetNotificationSettings) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+// NotificationSettingView is one level as answered (SPEC.md §5.3 table).
+type NotificationSettingView struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Chattype string                 `protobuf:"bytes,1,opt,name=chattype,proto3" json:"chattype,omitempty"`
+	Key      string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Type     string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	// "HH:MM-HH:MM" or "".
+	IgnoreInterval string `protobuf:"bytes,4,opt,name=ignore_interval,json=ignoreInterval,proto3" json:"ignore_interval,omitempty"`
+	// Expiry timestamp, ms; 0 when none or expired.
+	IgnoreDuration int64 `protobuf:"varint,5,opt,name=ignore_duration,json=ignoreDuration,proto3" json:"ignore_duration,omitempty"`
+	// True when a conversation has a setting of its own that is in force.
+	Own           bool `protobuf:"varint,6,opt,name=own,proto3" json:"own,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotificationSettingView) Reset() {
+	*x = NotificationSettingView{}
+	mi := &file_herald_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotificationSettingView) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotificationSettingView) ProtoMessage() {}
+
+func (x *NotificationSettingView) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotificationSettingView.ProtoReflect.Descriptor instead.
+func (*NotificationSettingView) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *NotificationSettingView) GetChattype() string {
+	if x != nil {
+		return x.Chattype
+	}
+	return ""
+}
+
+func (x *NotificationSettingView) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *NotificationSettingView) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *NotificationSettingView) GetIgnoreInterval() string {
+	if x != nil {
+		return x.IgnoreInterval
+	}
+	return ""
+}
+
+func (x *NotificationSettingView) GetIgnoreDuration() int64 {
+	if x != nil {
+		return x.IgnoreDuration
+	}
+	return 0
+}
+
+func (x *NotificationSettingView) GetOwn() bool {
+	if x != nil {
+		return x.Own
+	}
+	return false
+}
+
+type NotificationSettingsReply struct {
+	state         protoimpl.MessageState     `protogen:"open.v1"`
+	Settings      []*NotificationSettingView `protobuf:"bytes,1,rep,name=settings,proto3" json:"settings,omitempty"`
+	Error         *Error                     `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotificationSettingsReply) Reset() {
+	*x = NotificationSettingsReply{}
+	mi := &file_herald_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotificationSettingsReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotificationSettingsReply) ProtoMessage() {}
+
+func (x *NotificationSettingsReply) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotificationSettingsReply.ProtoReflect.Descriptor instead.
+func (*NotificationSettingsReply) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *NotificationSettingsReply) GetSettings() []*NotificationSettingView {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *NotificationSettingsReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// PutUserLanguage sets the translation language, "" = off (SPEC.md §9).
+type PutUserLanguage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Language      string                 `protobuf:"bytes,1,opt,name=language,proto3" json:"language,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutUserLanguage) Reset() {
+	*x = PutUserLanguage{}
+	mi := &file_herald_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutUserLanguage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutUserLanguage) ProtoMessage() {}
+
+func (x *PutUserLanguage) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutUserLanguage.ProtoReflect.Descriptor instead.
+func (*PutUserLanguage) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *PutUserLanguage) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+// PutUserTimezone sets the IANA time zone, "" = the app's (SPEC.md §11.4).
+type PutUserTimezone struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Timezone      string                 `protobuf:"bytes,1,opt,name=timezone,proto3" json:"timezone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutUserTimezone) Reset() {
+	*x = PutUserTimezone{}
+	mi := &file_herald_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutUserTimezone) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutUserTimezone) ProtoMessage() {}
+
+func (x *PutUserTimezone) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutUserTimezone.ProtoReflect.Descriptor instead.
+func (*PutUserTimezone) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *PutUserTimezone) GetTimezone() string {
+	if x != nil {
+		return x.Timezone
+	}
+	return ""
+}
+
+// PutUserTemplate sets the receiver template, "" clears (SPEC.md §8.6).
+type PutUserTemplate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TemplateName  string                 `protobuf:"bytes,1,opt,name=template_name,json=templateName,proto3" json:"template_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutUserTemplate) Reset() {
+	*x = PutUserTemplate{}
+	mi := &file_herald_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutUserTemplate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutUserTemplate) ProtoMessage() {}
+
+func (x *PutUserTemplate) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutUserTemplate.ProtoReflect.Descriptor instead.
+func (*PutUserTemplate) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *PutUserTemplate) GetTemplateName() string {
+	if x != nil {
+		return x.TemplateName
+	}
+	return ""
+}
+
+// PutUserProfile changes the push nickname and the display style (SPEC.md
+// §8.1, §11.4); only the fields marked present change.
+type PutUserProfile struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	HasNickname     bool                   `protobuf:"varint,1,opt,name=has_nickname,json=hasNickname,proto3" json:"has_nickname,omitempty"`
+	Nickname        string                 `protobuf:"bytes,2,opt,name=nickname,proto3" json:"nickname,omitempty"`
+	HasDisplayStyle bool                   `protobuf:"varint,3,opt,name=has_display_style,json=hasDisplayStyle,proto3" json:"has_display_style,omitempty"`
+	DisplayStyle    int32                  `protobuf:"varint,4,opt,name=display_style,json=displayStyle,proto3" json:"display_style,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *PutUserProfile) Reset() {
+	*x = PutUserProfile{}
+	mi := &file_herald_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutUserProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutUserProfile) ProtoMessage() {}
+
+func (x *PutUserProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutUserProfile.ProtoReflect.Descriptor instead.
+func (*PutUserProfile) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *PutUserProfile) GetHasNickname() bool {
+	if x != nil {
+		return x.HasNickname
+	}
+	return false
+}
+
+func (x *PutUserProfile) GetNickname() string {
+	if x != nil {
+		return x.Nickname
+	}
+	return ""
+}
+
+func (x *PutUserProfile) GetHasDisplayStyle() bool {
+	if x != nil {
+		return x.HasDisplayStyle
+	}
+	return false
+}
+
+func (x *PutUserProfile) GetDisplayStyle() int32 {
+	if x != nil {
+		return x.DisplayStyle
+	}
+	return 0
+}
+
+// PutTemplate creates (create = true, overwriting an existing name) or
+// partially updates a template (SPEC.md §8.6).
+type PutTemplate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Template      *Template              `protobuf:"bytes,1,opt,name=template,proto3" json:"template,omitempty"`
+	Create        bool                   `protobuf:"varint,2,opt,name=create,proto3" json:"create,omitempty"`
+	HasTitle      bool                   `protobuf:"varint,3,opt,name=has_title,json=hasTitle,proto3" json:"has_title,omitempty"`
+	HasContent    bool                   `protobuf:"varint,4,opt,name=has_content,json=hasContent,proto3" json:"has_content,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutTemplate) Reset() {
+	*x = PutTemplate{}
+	mi := &file_herald_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutTemplate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutTemplate) ProtoMessage() {}
+
+func (x *PutTemplate) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutTemplate.ProtoReflect.Descriptor instead.
+func (*PutTemplate) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *PutTemplate) GetTemplate() *Template {
+	if x != nil {
+		return x.Template
+	}
+	return nil
+}
+
+func (x *PutTemplate) GetCreate() bool {
+	if x != nil {
+		return x.Create
+	}
+	return false
+}
+
+func (x *PutTemplate) GetHasTitle() bool {
+	if x != nil {
+		return x.HasTitle
+	}
+	return false
+}
+
+func (x *PutTemplate) GetHasContent() bool {
+	if x != nil {
+		return x.HasContent
+	}
+	return false
+}
+
+type DeleteTemplate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTemplate) Reset() {
+	*x = DeleteTemplate{}
+	mi := &file_herald_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTemplate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTemplate) ProtoMessage() {}
+
+func (x *DeleteTemplate) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTemplate.ProtoReflect.Descriptor instead.
+func (*DeleteTemplate) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *DeleteTemplate) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type TemplateReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Template      *Template              `protobuf:"bytes,1,opt,name=template,proto3" json:"template,omitempty"`
+	Error         *Error                 `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TemplateReply) Reset() {
+	*x = TemplateReply{}
+	mi := &file_herald_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TemplateReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TemplateReply) ProtoMessage() {}
+
+func (x *TemplateReply) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TemplateReply.ProtoReflect.Descriptor instead.
+func (*TemplateReply) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *TemplateReply) GetTemplate() *Template {
+	if x != nil {
+		return x.Template
+	}
+	return nil
+}
+
+func (x *TemplateReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// PutPushConfig is a deep partial update of the push config (SPEC.md
+// §11.6). present lists the dotted fields the request carried
+// ("dnd_timezone", "webhook.url", "type_summaries.img",
+// "builtin_templates.default.title_pattern", ...); only those change.
+type PutPushConfig struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Config *PushConfig            `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	// Built-in template patterns, keyed "default" and "detail".
+	BuiltinTemplates map[string]*Template `protobuf:"bytes,2,rep,name=builtin_templates,json=builtinTemplates,proto3" json:"builtin_templates,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Present          []string             `protobuf:"bytes,3,rep,name=present,proto3" json:"present,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *PutPushConfig) Reset() {
+	*x = PutPushConfig{}
+	mi := &file_herald_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutPushConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutPushConfig) ProtoMessage() {}
+
+func (x *PutPushConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutPushConfig.ProtoReflect.Descriptor instead.
+func (*PutPushConfig) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *PutPushConfig) GetConfig() *PushConfig {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+func (x *PutPushConfig) GetBuiltinTemplates() map[string]*Template {
+	if x != nil {
+		return x.BuiltinTemplates
+	}
+	return nil
+}
+
+func (x *PutPushConfig) GetPresent() []string {
+	if x != nil {
+		return x.Present
+	}
+	return nil
+}
+
+// Preview runs the pipeline for one recipient against live state without
+// sending, counting, remembering or emitting anything.
+type Preview struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Message           *PushMessage           `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	SenderDisplayName string                 `protobuf:"bytes,2,opt,name=sender_display_name,json=senderDisplayName,proto3" json:"sender_display_name,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *Preview) Reset() {
+	*x = Preview{}
+	mi := &file_herald_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Preview) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Preview) ProtoMessage() {}
+
+func (x *Preview) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Preview.ProtoReflect.Descriptor instead.
+func (*Preview) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *Preview) GetMessage() *PushMessage {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *Preview) GetSenderDisplayName() string {
+	if x != nil {
+		return x.SenderDisplayName
+	}
+	return ""
+}
+
+// WireRequest is a vendor request as it would go on the wire (no auth).
+type WireRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Method        string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	Url           string                 `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	Headers       map[string]string      `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Body          []byte                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WireRequest) Reset() {
+	*x = WireRequest{}
+	mi := &file_herald_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WireRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WireRequest) ProtoMessage() {}
+
+func (x *WireRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WireRequest.ProtoReflect.Descriptor instead.
+func (*WireRequest) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *WireRequest) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *WireRequest) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *WireRequest) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *WireRequest) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+// PreviewBinding is what the pipeline would do with one binding.
+type PreviewBinding struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId     string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	NotifierName string                 `protobuf:"bytes,2,opt,name=notifier_name,json=notifierName,proto3" json:"notifier_name,omitempty"`
+	DeviceToken  string                 `protobuf:"bytes,3,opt,name=device_token,json=deviceToken,proto3" json:"device_token,omitempty"`
+	// The notifier's provider, "" when no such notifier exists.
+	Provider string `protobuf:"bytes,4,opt,name=provider,proto3" json:"provider,omitempty"`
+	// online, offline or kicked.
+	DeviceState string `protobuf:"bytes,5,opt,name=device_state,json=deviceState,proto3" json:"device_state,omitempty"`
+	// The step that decided (SPEC.md §2.1); 15 = would be sent.
+	Step int32 `protobuf:"varint,6,opt,name=step,proto3" json:"step,omitempty"`
+	// The stop reason, "" for a silent stop or a send.
+	Reason       string        `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	Notification *Notification `protobuf:"bytes,8,opt,name=notification,proto3" json:"notification,omitempty"`
+	Request      *WireRequest  `protobuf:"bytes,9,opt,name=request,proto3" json:"request,omitempty"`
+	// Why no request could be rendered, "" when one was.
+	RenderError   string `protobuf:"bytes,10,opt,name=render_error,json=renderError,proto3" json:"render_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviewBinding) Reset() {
+	*x = PreviewBinding{}
+	mi := &file_herald_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewBinding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewBinding) ProtoMessage() {}
+
+func (x *PreviewBinding) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewBinding.ProtoReflect.Descriptor instead.
+func (*PreviewBinding) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *PreviewBinding) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *PreviewBinding) GetNotifierName() string {
+	if x != nil {
+		return x.NotifierName
+	}
+	return ""
+}
+
+func (x *PreviewBinding) GetDeviceToken() string {
+	if x != nil {
+		return x.DeviceToken
+	}
+	return ""
+}
+
+func (x *PreviewBinding) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *PreviewBinding) GetDeviceState() string {
+	if x != nil {
+		return x.DeviceState
+	}
+	return ""
+}
+
+func (x *PreviewBinding) GetStep() int32 {
+	if x != nil {
+		return x.Step
+	}
+	return 0
+}
+
+func (x *PreviewBinding) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *PreviewBinding) GetNotification() *Notification {
+	if x != nil {
+		return x.Notification
+	}
+	return nil
+}
+
+func (x *PreviewBinding) GetRequest() *WireRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *PreviewBinding) GetRenderError() string {
+	if x != nil {
+		return x.RenderError
+	}
+	return ""
+}
+
+type PreviewReply struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Recipient string                 `protobuf:"bytes,1,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	// The (msg_id, recipient) pair was processed already: a real push would
+	// stop as a duplicate before the pipeline.
+	Duplicate bool `protobuf:"varint,2,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	// Recipient-level stop: step and reason; step 0 = none.
+	Step   int32  `protobuf:"varint,3,opt,name=step,proto3" json:"step,omitempty"`
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// For step 8: what rejected the message (DND or mode).
+	Cause         string            `protobuf:"bytes,5,opt,name=cause,proto3" json:"cause,omitempty"`
+	Bindings      []*PreviewBinding `protobuf:"bytes,6,rep,name=bindings,proto3" json:"bindings,omitempty"`
+	Error         *Error            `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviewReply) Reset() {
+	*x = PreviewReply{}
+	mi := &file_herald_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewReply) ProtoMessage() {}
+
+func (x *PreviewReply) ProtoReflect() protoreflect.Message {
+	mi := &file_herald_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewReply.ProtoReflect.Descriptor instead.
+func (*PreviewReply) Descriptor() ([]byte, []int) {
+	return file_herald_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *PreviewReply) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+func (x *PreviewReply) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
+}
+
+func (x *PreviewReply) GetStep() int32 {
+	if x != nil {
+		return x.Step
+	}
+	return 0
+}
+
+func (x *PreviewReply) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *PreviewReply) GetCause() string {
+	if x != nil {
+		return x.Cause
+	}
+	return ""
+}
+
+func (x *PreviewReply) GetBindings() []*PreviewBinding {
+	if x != nil {
+		return x.Bindings
+	}
+	return nil
+}
+
+func (x *PreviewReply) GetError() *Error {
+	if x != nil {
+		return x.Error
 	}
 	return nil
 }
@@ -3415,7 +4571,7 @@ const file_herald_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"h\n" +
 	"\rNotifierReply\x12/\n" +
 	"\bnotifier\x18\x01 \x01(\v2\x13.herald.v1.NotifierR\bnotifier\x12&\n" +
-	"\x05error\x18\x0f \x01(\v2\x10.herald.v1.ErrorR\x05error\"\xcc\x02\n" +
+	"\x05error\x18\x0f \x01(\v2\x10.herald.v1.ErrorR\x05error\"\x98\x03\n" +
 	"\x04Send\x12\x17\n" +
 	"\aapp_key\x18\x01 \x01(\tR\x06appKey\x12#\n" +
 	"\rnotifier_name\x18\x02 \x01(\tR\fnotifierName\x12\x1c\n" +
@@ -3425,11 +4581,100 @@ const file_herald_proto_rawDesc = "" +
 	"\x06msg_id\x18\x06 \x01(\tR\x05msgId\x12;\n" +
 	"\fnotification\x18\a \x01(\v2\x17.herald.v1.NotificationR\fnotification\x12)\n" +
 	"\breply_to\x18\b \x01(\v2\x0e.herald.v1.PidR\areplyTo\x12)\n" +
-	"\x10binding_modified\x18\t \x01(\x03R\x0fbindingModified\"t\n" +
+	"\x10binding_modified\x18\t \x01(\x03R\x0fbindingModified\x12\x12\n" +
+	"\x04from\x18\n" +
+	" \x01(\tR\x04from\x12\x1b\n" +
+	"\tchat_type\x18\v \x01(\tR\bchatType\x12\x19\n" +
+	"\bgroup_id\x18\f \x01(\tR\agroupId\"t\n" +
 	"\vSendOutcome\x12\x15\n" +
 	"\x06msg_id\x18\x01 \x01(\tR\x05msgId\x12\x1c\n" +
 	"\trecipient\x18\x02 \x01(\tR\trecipient\x120\n" +
-	"\x06result\x18\x03 \x01(\v2\x18.herald.v1.BindingResultR\x06result*\x8b\x01\n" +
+	"\x06result\x18\x03 \x01(\v2\x18.herald.v1.BindingResultR\x06result\"\xf3\x01\n" +
+	"\x16PutNotificationSetting\x12\x1a\n" +
+	"\bchattype\x18\x01 \x01(\tR\bchattype\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x19\n" +
+	"\bhas_type\x18\x03 \x01(\bR\ahasType\x12\x12\n" +
+	"\x04type\x18\x04 \x01(\tR\x04type\x12!\n" +
+	"\fhas_interval\x18\x05 \x01(\bR\vhasInterval\x12\x1a\n" +
+	"\binterval\x18\x06 \x01(\tR\binterval\x12!\n" +
+	"\fhas_duration\x18\a \x01(\bR\vhasDuration\x12\x1a\n" +
+	"\bduration\x18\b \x01(\x03R\bduration\"?\n" +
+	"\x0fConversationRef\x12\x1a\n" +
+	"\bchattype\x18\x01 \x01(\tR\bchattype\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\"[\n" +
+	"\x17GetNotificationSettings\x12.\n" +
+	"\x04refs\x18\x01 \x03(\v2\x1a.herald.v1.ConversationRefR\x04refs\x12\x10\n" +
+	"\x03all\x18\x02 \x01(\bR\x03all\"\xbf\x01\n" +
+	"\x17NotificationSettingView\x12\x1a\n" +
+	"\bchattype\x18\x01 \x01(\tR\bchattype\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12'\n" +
+	"\x0fignore_interval\x18\x04 \x01(\tR\x0eignoreInterval\x12'\n" +
+	"\x0fignore_duration\x18\x05 \x01(\x03R\x0eignoreDuration\x12\x10\n" +
+	"\x03own\x18\x06 \x01(\bR\x03own\"\x83\x01\n" +
+	"\x19NotificationSettingsReply\x12>\n" +
+	"\bsettings\x18\x01 \x03(\v2\".herald.v1.NotificationSettingViewR\bsettings\x12&\n" +
+	"\x05error\x18\x0f \x01(\v2\x10.herald.v1.ErrorR\x05error\"-\n" +
+	"\x0fPutUserLanguage\x12\x1a\n" +
+	"\blanguage\x18\x01 \x01(\tR\blanguage\"-\n" +
+	"\x0fPutUserTimezone\x12\x1a\n" +
+	"\btimezone\x18\x01 \x01(\tR\btimezone\"6\n" +
+	"\x0fPutUserTemplate\x12#\n" +
+	"\rtemplate_name\x18\x01 \x01(\tR\ftemplateName\"\xa0\x01\n" +
+	"\x0ePutUserProfile\x12!\n" +
+	"\fhas_nickname\x18\x01 \x01(\bR\vhasNickname\x12\x1a\n" +
+	"\bnickname\x18\x02 \x01(\tR\bnickname\x12*\n" +
+	"\x11has_display_style\x18\x03 \x01(\bR\x0fhasDisplayStyle\x12#\n" +
+	"\rdisplay_style\x18\x04 \x01(\x05R\fdisplayStyle\"\x94\x01\n" +
+	"\vPutTemplate\x12/\n" +
+	"\btemplate\x18\x01 \x01(\v2\x13.herald.v1.TemplateR\btemplate\x12\x16\n" +
+	"\x06create\x18\x02 \x01(\bR\x06create\x12\x1b\n" +
+	"\thas_title\x18\x03 \x01(\bR\bhasTitle\x12\x1f\n" +
+	"\vhas_content\x18\x04 \x01(\bR\n" +
+	"hasContent\"$\n" +
+	"\x0eDeleteTemplate\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"h\n" +
+	"\rTemplateReply\x12/\n" +
+	"\btemplate\x18\x01 \x01(\v2\x13.herald.v1.TemplateR\btemplate\x12&\n" +
+	"\x05error\x18\x0f \x01(\v2\x10.herald.v1.ErrorR\x05error\"\x8f\x02\n" +
+	"\rPutPushConfig\x12-\n" +
+	"\x06config\x18\x01 \x01(\v2\x15.herald.v1.PushConfigR\x06config\x12[\n" +
+	"\x11builtin_templates\x18\x02 \x03(\v2..herald.v1.PutPushConfig.BuiltinTemplatesEntryR\x10builtinTemplates\x12\x18\n" +
+	"\apresent\x18\x03 \x03(\tR\apresent\x1aX\n" +
+	"\x15BuiltinTemplatesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12)\n" +
+	"\x05value\x18\x02 \x01(\v2\x13.herald.v1.TemplateR\x05value:\x028\x01\"k\n" +
+	"\aPreview\x120\n" +
+	"\amessage\x18\x01 \x01(\v2\x16.herald.v1.PushMessageR\amessage\x12.\n" +
+	"\x13sender_display_name\x18\x02 \x01(\tR\x11senderDisplayName\"\xc6\x01\n" +
+	"\vWireRequest\x12\x16\n" +
+	"\x06method\x18\x01 \x01(\tR\x06method\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12=\n" +
+	"\aheaders\x18\x03 \x03(\v2#.herald.v1.WireRequest.HeadersEntryR\aheaders\x12\x12\n" +
+	"\x04body\x18\x04 \x01(\fR\x04body\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf2\x02\n" +
+	"\x0ePreviewBinding\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12#\n" +
+	"\rnotifier_name\x18\x02 \x01(\tR\fnotifierName\x12!\n" +
+	"\fdevice_token\x18\x03 \x01(\tR\vdeviceToken\x12\x1a\n" +
+	"\bprovider\x18\x04 \x01(\tR\bprovider\x12!\n" +
+	"\fdevice_state\x18\x05 \x01(\tR\vdeviceState\x12\x12\n" +
+	"\x04step\x18\x06 \x01(\x05R\x04step\x12\x16\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\x12;\n" +
+	"\fnotification\x18\b \x01(\v2\x17.herald.v1.NotificationR\fnotification\x120\n" +
+	"\arequest\x18\t \x01(\v2\x16.herald.v1.WireRequestR\arequest\x12!\n" +
+	"\frender_error\x18\n" +
+	" \x01(\tR\vrenderError\"\xeb\x01\n" +
+	"\fPreviewReply\x12\x1c\n" +
+	"\trecipient\x18\x01 \x01(\tR\trecipient\x12\x1c\n" +
+	"\tduplicate\x18\x02 \x01(\bR\tduplicate\x12\x12\n" +
+	"\x04step\x18\x03 \x01(\x05R\x04step\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05cause\x18\x05 \x01(\tR\x05cause\x125\n" +
+	"\bbindings\x18\x06 \x03(\v2\x19.herald.v1.PreviewBindingR\bbindings\x12&\n" +
+	"\x05error\x18\x0f \x01(\v2\x10.herald.v1.ErrorR\x05error*\x8b\x01\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eOUTCOME_PUSHED\x10\x01\x12\x13\n" +
@@ -3456,64 +4701,83 @@ func file_herald_proto_rawDescGZIP() []byte {
 }
 
 var file_herald_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_herald_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_herald_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_herald_proto_goTypes = []any{
-	(Outcome)(0),                // 0: herald.v1.Outcome
-	(PresenceState)(0),          // 1: herald.v1.PresenceState
-	(*Error)(nil),               // 2: herald.v1.Error
-	(*Pid)(nil),                 // 3: herald.v1.Pid
-	(*Body)(nil),                // 4: herald.v1.Body
-	(*PushMessage)(nil),         // 5: herald.v1.PushMessage
-	(*BindingResult)(nil),       // 6: herald.v1.BindingResult
-	(*RecipientResult)(nil),     // 7: herald.v1.RecipientResult
-	(*PushResult)(nil),          // 8: herald.v1.PushResult
-	(*PresenceEvent)(nil),       // 9: herald.v1.PresenceEvent
-	(*PresenceReply)(nil),       // 10: herald.v1.PresenceReply
-	(*Binding)(nil),             // 11: herald.v1.Binding
-	(*NotificationSetting)(nil), // 12: herald.v1.NotificationSetting
-	(*UserRecord)(nil),          // 13: herald.v1.UserRecord
-	(*DeviceState)(nil),         // 14: herald.v1.DeviceState
-	(*RecentMessage)(nil),       // 15: herald.v1.RecentMessage
-	(*UserSoftState)(nil),       // 16: herald.v1.UserSoftState
-	(*Notifier)(nil),            // 17: herald.v1.Notifier
-	(*Template)(nil),            // 18: herald.v1.Template
-	(*Webhook)(nil),             // 19: herald.v1.Webhook
-	(*RateLimits)(nil),          // 20: herald.v1.RateLimits
-	(*PushConfig)(nil),          // 21: herald.v1.PushConfig
-	(*AppRecord)(nil),           // 22: herald.v1.AppRecord
-	(*Notification)(nil),        // 23: herald.v1.Notification
-	(*Deliver)(nil),             // 24: herald.v1.Deliver
-	(*DeliverReply)(nil),        // 25: herald.v1.DeliverReply
-	(*PutBinding)(nil),          // 26: herald.v1.PutBinding
-	(*GetBindings)(nil),         // 27: herald.v1.GetBindings
-	(*BindingsReply)(nil),       // 28: herald.v1.BindingsReply
-	(*Unbind)(nil),              // 29: herald.v1.Unbind
-	(*UnbindReply)(nil),         // 30: herald.v1.UnbindReply
-	(*GetBadge)(nil),            // 31: herald.v1.GetBadge
-	(*BadgeReply)(nil),          // 32: herald.v1.BadgeReply
-	(*GetUser)(nil),             // 33: herald.v1.GetUser
-	(*UserReply)(nil),           // 34: herald.v1.UserReply
-	(*CreateApp)(nil),           // 35: herald.v1.CreateApp
-	(*GetApp)(nil),              // 36: herald.v1.GetApp
-	(*AppReply)(nil),            // 37: herald.v1.AppReply
-	(*PutNotifier)(nil),         // 38: herald.v1.PutNotifier
-	(*DeleteNotifier)(nil),      // 39: herald.v1.DeleteNotifier
-	(*NotifierReply)(nil),       // 40: herald.v1.NotifierReply
-	(*Send)(nil),                // 41: herald.v1.Send
-	(*SendOutcome)(nil),         // 42: herald.v1.SendOutcome
-	nil,                         // 43: herald.v1.Body.TranslationsEntry
-	nil,                         // 44: herald.v1.PushMessage.RemarksEntry
-	nil,                         // 45: herald.v1.UserRecord.ConversationsEntry
-	nil,                         // 46: herald.v1.UserSoftState.DevicesEntry
-	nil,                         // 47: herald.v1.Notifier.CredentialsEntry
-	nil,                         // 48: herald.v1.PushConfig.TypeSummariesEntry
-	nil,                         // 49: herald.v1.AppRecord.NotifiersEntry
-	nil,                         // 50: herald.v1.AppRecord.TemplatesEntry
+	(Outcome)(0),                      // 0: herald.v1.Outcome
+	(PresenceState)(0),                // 1: herald.v1.PresenceState
+	(*Error)(nil),                     // 2: herald.v1.Error
+	(*Pid)(nil),                       // 3: herald.v1.Pid
+	(*Body)(nil),                      // 4: herald.v1.Body
+	(*PushMessage)(nil),               // 5: herald.v1.PushMessage
+	(*BindingResult)(nil),             // 6: herald.v1.BindingResult
+	(*RecipientResult)(nil),           // 7: herald.v1.RecipientResult
+	(*PushResult)(nil),                // 8: herald.v1.PushResult
+	(*PresenceEvent)(nil),             // 9: herald.v1.PresenceEvent
+	(*PresenceReply)(nil),             // 10: herald.v1.PresenceReply
+	(*Binding)(nil),                   // 11: herald.v1.Binding
+	(*NotificationSetting)(nil),       // 12: herald.v1.NotificationSetting
+	(*UserRecord)(nil),                // 13: herald.v1.UserRecord
+	(*DeviceState)(nil),               // 14: herald.v1.DeviceState
+	(*RecentMessage)(nil),             // 15: herald.v1.RecentMessage
+	(*UserSoftState)(nil),             // 16: herald.v1.UserSoftState
+	(*Notifier)(nil),                  // 17: herald.v1.Notifier
+	(*Template)(nil),                  // 18: herald.v1.Template
+	(*Webhook)(nil),                   // 19: herald.v1.Webhook
+	(*RateLimits)(nil),                // 20: herald.v1.RateLimits
+	(*PushConfig)(nil),                // 21: herald.v1.PushConfig
+	(*AppRecord)(nil),                 // 22: herald.v1.AppRecord
+	(*Notification)(nil),              // 23: herald.v1.Notification
+	(*Deliver)(nil),                   // 24: herald.v1.Deliver
+	(*DeliverReply)(nil),              // 25: herald.v1.DeliverReply
+	(*PutBinding)(nil),                // 26: herald.v1.PutBinding
+	(*GetBindings)(nil),               // 27: herald.v1.GetBindings
+	(*BindingsReply)(nil),             // 28: herald.v1.BindingsReply
+	(*Unbind)(nil),                    // 29: herald.v1.Unbind
+	(*UnbindReply)(nil),               // 30: herald.v1.UnbindReply
+	(*GetBadge)(nil),                  // 31: herald.v1.GetBadge
+	(*BadgeReply)(nil),                // 32: herald.v1.BadgeReply
+	(*GetUser)(nil),                   // 33: herald.v1.GetUser
+	(*UserReply)(nil),                 // 34: herald.v1.UserReply
+	(*CreateApp)(nil),                 // 35: herald.v1.CreateApp
+	(*GetApp)(nil),                    // 36: herald.v1.GetApp
+	(*AppReply)(nil),                  // 37: herald.v1.AppReply
+	(*PutNotifier)(nil),               // 38: herald.v1.PutNotifier
+	(*DeleteNotifier)(nil),            // 39: herald.v1.DeleteNotifier
+	(*NotifierReply)(nil),             // 40: herald.v1.NotifierReply
+	(*Send)(nil),                      // 41: herald.v1.Send
+	(*SendOutcome)(nil),               // 42: herald.v1.SendOutcome
+	(*PutNotificationSetting)(nil),    // 43: herald.v1.PutNotificationSetting
+	(*ConversationRef)(nil),           // 44: herald.v1.ConversationRef
+	(*GetNotificationSettings)(nil),   // 45: herald.v1.GetNotificationSettings
+	(*NotificationSettingView)(nil),   // 46: herald.v1.NotificationSettingView
+	(*NotificationSettingsReply)(nil), // 47: herald.v1.NotificationSettingsReply
+	(*PutUserLanguage)(nil),           // 48: herald.v1.PutUserLanguage
+	(*PutUserTimezone)(nil),           // 49: herald.v1.PutUserTimezone
+	(*PutUserTemplate)(nil),           // 50: herald.v1.PutUserTemplate
+	(*PutUserProfile)(nil),            // 51: herald.v1.PutUserProfile
+	(*PutTemplate)(nil),               // 52: herald.v1.PutTemplate
+	(*DeleteTemplate)(nil),            // 53: herald.v1.DeleteTemplate
+	(*TemplateReply)(nil),             // 54: herald.v1.TemplateReply
+	(*PutPushConfig)(nil),             // 55: herald.v1.PutPushConfig
+	(*Preview)(nil),                   // 56: herald.v1.Preview
+	(*WireRequest)(nil),               // 57: herald.v1.WireRequest
+	(*PreviewBinding)(nil),            // 58: herald.v1.PreviewBinding
+	(*PreviewReply)(nil),              // 59: herald.v1.PreviewReply
+	nil,                               // 60: herald.v1.Body.TranslationsEntry
+	nil,                               // 61: herald.v1.PushMessage.RemarksEntry
+	nil,                               // 62: herald.v1.UserRecord.ConversationsEntry
+	nil,                               // 63: herald.v1.UserSoftState.DevicesEntry
+	nil,                               // 64: herald.v1.Notifier.CredentialsEntry
+	nil,                               // 65: herald.v1.PushConfig.TypeSummariesEntry
+	nil,                               // 66: herald.v1.AppRecord.NotifiersEntry
+	nil,                               // 67: herald.v1.AppRecord.TemplatesEntry
+	nil,                               // 68: herald.v1.PutPushConfig.BuiltinTemplatesEntry
+	nil,                               // 69: herald.v1.WireRequest.HeadersEntry
 }
 var file_herald_proto_depIdxs = []int32{
-	43, // 0: herald.v1.Body.translations:type_name -> herald.v1.Body.TranslationsEntry
+	60, // 0: herald.v1.Body.translations:type_name -> herald.v1.Body.TranslationsEntry
 	4,  // 1: herald.v1.PushMessage.body:type_name -> herald.v1.Body
-	44, // 2: herald.v1.PushMessage.remarks:type_name -> herald.v1.PushMessage.RemarksEntry
+	61, // 2: herald.v1.PushMessage.remarks:type_name -> herald.v1.PushMessage.RemarksEntry
 	0,  // 3: herald.v1.RecipientResult.outcome:type_name -> herald.v1.Outcome
 	6,  // 4: herald.v1.RecipientResult.bindings:type_name -> herald.v1.BindingResult
 	7,  // 5: herald.v1.PushResult.results:type_name -> herald.v1.RecipientResult
@@ -3523,17 +4787,17 @@ var file_herald_proto_depIdxs = []int32{
 	2,  // 9: herald.v1.PresenceReply.error:type_name -> herald.v1.Error
 	11, // 10: herald.v1.UserRecord.bindings:type_name -> herald.v1.Binding
 	12, // 11: herald.v1.UserRecord.app_setting:type_name -> herald.v1.NotificationSetting
-	45, // 12: herald.v1.UserRecord.conversations:type_name -> herald.v1.UserRecord.ConversationsEntry
+	62, // 12: herald.v1.UserRecord.conversations:type_name -> herald.v1.UserRecord.ConversationsEntry
 	1,  // 13: herald.v1.DeviceState.state:type_name -> herald.v1.PresenceState
-	46, // 14: herald.v1.UserSoftState.devices:type_name -> herald.v1.UserSoftState.DevicesEntry
+	63, // 14: herald.v1.UserSoftState.devices:type_name -> herald.v1.UserSoftState.DevicesEntry
 	15, // 15: herald.v1.UserSoftState.recent:type_name -> herald.v1.RecentMessage
-	47, // 16: herald.v1.Notifier.credentials:type_name -> herald.v1.Notifier.CredentialsEntry
-	48, // 17: herald.v1.PushConfig.type_summaries:type_name -> herald.v1.PushConfig.TypeSummariesEntry
+	64, // 16: herald.v1.Notifier.credentials:type_name -> herald.v1.Notifier.CredentialsEntry
+	65, // 17: herald.v1.PushConfig.type_summaries:type_name -> herald.v1.PushConfig.TypeSummariesEntry
 	19, // 18: herald.v1.PushConfig.webhook:type_name -> herald.v1.Webhook
 	20, // 19: herald.v1.PushConfig.rate_limits:type_name -> herald.v1.RateLimits
-	49, // 20: herald.v1.AppRecord.notifiers:type_name -> herald.v1.AppRecord.NotifiersEntry
+	66, // 20: herald.v1.AppRecord.notifiers:type_name -> herald.v1.AppRecord.NotifiersEntry
 	21, // 21: herald.v1.AppRecord.config:type_name -> herald.v1.PushConfig
-	50, // 22: herald.v1.AppRecord.templates:type_name -> herald.v1.AppRecord.TemplatesEntry
+	67, // 22: herald.v1.AppRecord.templates:type_name -> herald.v1.AppRecord.TemplatesEntry
 	5,  // 23: herald.v1.Deliver.message:type_name -> herald.v1.PushMessage
 	3,  // 24: herald.v1.Deliver.reply_to:type_name -> herald.v1.Pid
 	0,  // 25: herald.v1.DeliverReply.outcome:type_name -> herald.v1.Outcome
@@ -3553,15 +4817,30 @@ var file_herald_proto_depIdxs = []int32{
 	23, // 39: herald.v1.Send.notification:type_name -> herald.v1.Notification
 	3,  // 40: herald.v1.Send.reply_to:type_name -> herald.v1.Pid
 	6,  // 41: herald.v1.SendOutcome.result:type_name -> herald.v1.BindingResult
-	12, // 42: herald.v1.UserRecord.ConversationsEntry.value:type_name -> herald.v1.NotificationSetting
-	14, // 43: herald.v1.UserSoftState.DevicesEntry.value:type_name -> herald.v1.DeviceState
-	17, // 44: herald.v1.AppRecord.NotifiersEntry.value:type_name -> herald.v1.Notifier
-	18, // 45: herald.v1.AppRecord.TemplatesEntry.value:type_name -> herald.v1.Template
-	46, // [46:46] is the sub-list for method output_type
-	46, // [46:46] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	44, // 42: herald.v1.GetNotificationSettings.refs:type_name -> herald.v1.ConversationRef
+	46, // 43: herald.v1.NotificationSettingsReply.settings:type_name -> herald.v1.NotificationSettingView
+	2,  // 44: herald.v1.NotificationSettingsReply.error:type_name -> herald.v1.Error
+	18, // 45: herald.v1.PutTemplate.template:type_name -> herald.v1.Template
+	18, // 46: herald.v1.TemplateReply.template:type_name -> herald.v1.Template
+	2,  // 47: herald.v1.TemplateReply.error:type_name -> herald.v1.Error
+	21, // 48: herald.v1.PutPushConfig.config:type_name -> herald.v1.PushConfig
+	68, // 49: herald.v1.PutPushConfig.builtin_templates:type_name -> herald.v1.PutPushConfig.BuiltinTemplatesEntry
+	5,  // 50: herald.v1.Preview.message:type_name -> herald.v1.PushMessage
+	69, // 51: herald.v1.WireRequest.headers:type_name -> herald.v1.WireRequest.HeadersEntry
+	23, // 52: herald.v1.PreviewBinding.notification:type_name -> herald.v1.Notification
+	57, // 53: herald.v1.PreviewBinding.request:type_name -> herald.v1.WireRequest
+	58, // 54: herald.v1.PreviewReply.bindings:type_name -> herald.v1.PreviewBinding
+	2,  // 55: herald.v1.PreviewReply.error:type_name -> herald.v1.Error
+	12, // 56: herald.v1.UserRecord.ConversationsEntry.value:type_name -> herald.v1.NotificationSetting
+	14, // 57: herald.v1.UserSoftState.DevicesEntry.value:type_name -> herald.v1.DeviceState
+	17, // 58: herald.v1.AppRecord.NotifiersEntry.value:type_name -> herald.v1.Notifier
+	18, // 59: herald.v1.AppRecord.TemplatesEntry.value:type_name -> herald.v1.Template
+	18, // 60: herald.v1.PutPushConfig.BuiltinTemplatesEntry.value:type_name -> herald.v1.Template
+	61, // [61:61] is the sub-list for method output_type
+	61, // [61:61] is the sub-list for method input_type
+	61, // [61:61] is the sub-list for extension type_name
+	61, // [61:61] is the sub-list for extension extendee
+	0,  // [0:61] is the sub-list for field type_name
 }
 
 func init() { file_herald_proto_init() }
@@ -3575,7 +4854,7 @@ func file_herald_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_herald_proto_rawDesc), len(file_herald_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   49,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

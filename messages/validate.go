@@ -235,7 +235,9 @@ func allNonEmpty(ids []string) bool {
 // compactObject returns the compact form of ext, which must be empty
 // (meaning {}) or a JSON object.
 func compactObject(ext []byte) ([]byte, bool) {
-	if len(bytes.TrimSpace(ext)) == 0 {
+	// Only JSON's own whitespace makes an empty ext: bytes.TrimSpace would
+	// also drop \v and \f, which no JSON parser skips.
+	if len(bytes.Trim(ext, " \t\r\n")) == 0 {
 		return []byte("{}"), true
 	}
 	var buf bytes.Buffer

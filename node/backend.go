@@ -14,12 +14,15 @@ import (
 	"github.com/herald-im/herald/actors/user"
 	"github.com/herald-im/herald/api"
 	"github.com/herald-im/herald/messages"
+	"github.com/herald-im/herald/stats"
 )
 
 // backend is the REST layer's view of the node: every call becomes a
 // request to a grain or to the ingest actor.
 type backend struct {
 	n *Node
+	// stats answers statistics queries; nil until the node starts one.
+	stats *stats.Recorder
 }
 
 var _ api.Backend = (*backend)(nil)
@@ -78,6 +81,18 @@ func (b *backend) Push(ctx context.Context, m *messages.PushMessage) (*messages.
 		return nil, fmt.Errorf("push %q: unexpected reply %T", m.MsgId, reply)
 	}
 	return res, nil
+}
+
+// Statistics answers from this node's counters.
+//
+// TODO: only this node's counters are read; with several nodes the query
+// must ask every node and add their reports (DESIGN.md, "merged on read").
+func (b *backend) Statistics(_ context.Context, appKey, begin, end, platform string,
+	loc *time.Location) (stats.Report, error) {
+	if b.stats == nil {
+		return nil, errors.New("statistics recorder not started")
+	}
+	return b.stats.Query(appKey, begin, end, platform, loc)
 }
 
 func (b *backend) Ready() string {

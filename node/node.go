@@ -21,14 +21,18 @@ import (
 
 	"github.com/herald-im/herald/actors/app"
 	"github.com/herald-im/herald/actors/delivery"
+	"github.com/herald-im/herald/actors/dispatch"
 	"github.com/herald-im/herald/actors/fanout"
 	"github.com/herald-im/herald/actors/user"
 	"github.com/herald-im/herald/api"
 	membership "github.com/herald-im/herald/cluster"
+	"github.com/herald-im/herald/events"
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/persistence"
+	"github.com/herald-im/herald/stats"
 	"github.com/herald-im/herald/vendors"
 	_ "github.com/herald-im/herald/vendors/all" // every vendor client
+	"github.com/herald-im/herald/webhook"
 )
 
 // Options are everything a node needs; cmd/herald fills them from config.
@@ -74,6 +78,12 @@ type Node struct {
 	apps     *app.Cache
 	ingest   *actor.PID
 
+	// Reporting: every decision and outcome goes to events, which feeds
+	// the app webhooks and the statistics.
+	events events.Sink
+	hooks  *webhook.Dispatcher
+	stats  *stats.Recorder
+
 	listener net.Listener
 	http     *http.Server
 	served   chan struct{}
@@ -118,12 +128,15 @@ func Start(opts Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen http %s: %w", opts.HTTPAddr, err)
 	}
+	if err := n.startReporting(); err != nil {
+		return nil, err
+	}
 	if err := n.startCluster(); err != nil {
 		return nil, err
 	}
 
 	handler := api.New(api.Options{
-		Backend:        &backend{n: n},
+		Backend:        &backend{n: n, stats: n.stats},
 		BootstrapToken: token,
 		TokenTTL:       opts.TokenTTL,
 		MaxTokenTTL:    opts.MaxTokenTTL,
@@ -141,6 +154,25 @@ func Start(opts Options) (_ *Node, err error) {
 	n.log.Info("node started", "node", n.name, "http", n.listener.Addr().String(),
 		"gossip", n.members.GossipAddr(), "remote", n.system.Address())
 	return n, nil
+}
+
+// startReporting starts the statistics recorder and the webhook
+// dispatcher. Neither ever delays a push: both drop and count when full.
+func (n *Node) startReporting() error {
+	rec, err := stats.New(stats.Options{Store: n.store,
+		Logger: n.log.With("component", "stats")})
+	if err != nil {
+		return fmt.Errorf("start statistics: %w", err)
+	}
+	n.stats = rec
+	n.hooks = webhook.New(webhook.Options{
+		Logger: n.log.With("component", "webhook"),
+		Config: func(appKey string) *messages.PushConfig {
+			return n.apps.Peek(appKey).GetConfig()
+		},
+	})
+	n.events = events.Fanout(n.hooks, n.stats)
+	return nil
 }
 
 // startCluster starts the actor system as a cluster member with the user
@@ -171,8 +203,13 @@ func (n *Node) startCluster() (err error) {
 		return fmt.Errorf("start membership: %w", err)
 	}
 
+	// Herald's own actors run on reused goroutines (see actors/dispatch).
+	pool := dispatch.NewPool(300, 10*time.Second)
+
 	n.apps = app.NewCache(nil, 5*time.Second)
 	n.delivery = delivery.NewRegistry(n.system, delivery.Options{
+		Dispatcher:     pool,
+		Events:         n.events,
 		MaxInFlight:    n.opts.DeliveryMaxInFlight,
 		QueueSize:      n.opts.DeliveryQueueSize,
 		RootCAs:        vendors.TrustPool(),
@@ -182,6 +219,7 @@ func (n *Node) startCluster() (err error) {
 	})
 
 	registers := persistence.NewLocalRegisters(n.store, n.name)
+	names := user.NewNames()
 	appKind := app.NewKind(app.Deps{
 		Registers: registers, Cache: n.apps, Logger: n.log.With("component", "app"),
 		Now: time.Now, IdleTimeout: n.opts.GrainIdleTimeout,
@@ -190,8 +228,17 @@ func (n *Node) startCluster() (err error) {
 		Registers: registers, Store: n.store, Apps: n.apps, Delivery: n.delivery,
 		Logger: n.log.With("component", "user"), Now: time.Now,
 		IdleTimeout: n.opts.GrainIdleTimeout,
+		// A busy user's soft state is written at most twice a second; with
+		// the store's own sync interval that keeps the lag after a crash
+		// near the second DESIGN.md allows, at a fraction of the writes.
+		SoftFlushDelay: 500 * time.Millisecond,
+		Events:         n.events,
+		Names:          names,
 	})
 
+	for _, k := range []*cluster.Kind{appKind, userKind} {
+		k.Props = k.Props.Configure(actor.WithDispatcher(pool))
+	}
 	cfg := cluster.Configure(n.opts.ClusterName, n.members, disthash.New(),
 		remote.Configure(host, port), cluster.WithKinds(appKind, userKind))
 	n.cluster = cluster.New(n.system, cfg)
@@ -212,7 +259,7 @@ func (n *Node) startCluster() (err error) {
 
 	n.ingest, err = fanout.SpawnIngest(n.system, fanout.Deps{
 		Cluster: n.cluster, Apps: n.apps, Logger: n.log.With("component", "fanout"),
-		Now: time.Now, DefaultWait: n.opts.PushWait,
+		Now: time.Now, DefaultWait: n.opts.PushWait, Dispatcher: pool, Names: names,
 	})
 	if err != nil {
 		return fmt.Errorf("spawn ingest: %w", err)
@@ -260,6 +307,18 @@ func (n *Node) stop(ctx context.Context) {
 		n.cluster.Shutdown(true)
 	} else if n.members != nil {
 		_ = n.members.Shutdown(true)
+	}
+	// Outcomes stop arriving once the actors are down; then the webhook
+	// queue drains within the deadline and the last counters are written.
+	if n.hooks != nil {
+		if err := n.hooks.Close(ctx); err != nil {
+			n.log.Warn("stop webhooks", "err", err)
+		}
+	}
+	if n.stats != nil {
+		if err := n.stats.Close(); err != nil {
+			n.log.Warn("stop statistics", "err", err)
+		}
 	}
 	if n.store != nil {
 		if err := n.store.Close(); err != nil {

@@ -16,6 +16,8 @@ type Promise struct {
 	Promised Ballot
 	// Accepted is the ballot of the stored value; zero if never written.
 	Accepted Ballot
+	// Seq is the stored value's place among its writer's writes.
+	Seq uint64
 	// Value is the stored value, nil if never written. Set only if OK.
 	Value []byte
 }
@@ -42,7 +44,7 @@ func (s *Store) Prepare(key string, b Ballot) (Promise, error) {
 		return Promise{}, fmt.Errorf("prepare %q: %w", key, err)
 	}
 	if !old.promised.Less(b) {
-		return Promise{Promised: old.promised, Accepted: old.accepted}, nil
+		return Promise{Promised: old.promised, Accepted: old.accepted, Seq: old.seq}, nil
 	}
 
 	next := old
@@ -52,25 +54,22 @@ func (s *Store) Prepare(key string, b Ballot) (Promise, error) {
 		return Promise{}, fmt.Errorf("prepare %q: %w", key, err)
 	}
 
-	p := Promise{OK: true, Promised: b, Accepted: old.accepted}
+	p := Promise{OK: true, Promised: b, Accepted: old.accepted, Seq: old.seq}
 	if old.hasValue() {
 		p.Value = nonNil(old.value)
 	}
 	return p, nil
 }
 
-// Accept stores value under ballot b for key unless a higher ballot was
-// promised; it then also promises b. It returns after the write is fsynced.
-// If refused, ok is false and promised is the ballot that won.
-func (s *Store) Accept(key string, b Ballot, value []byte) (ok bool, promised Ballot, err error) {
-	if err := validateKey(key); err != nil {
+// Accept stores value as write seq of ballot b for key unless a higher
+// ballot was promised; it then also promises b. A write that is not newer
+// than the stored one, (b, seq) <= (accepted, seq), is a resend: it is
+// acknowledged and changes nothing. Accept returns after the write is
+// fsynced. If refused, ok is false and promised is the ballot that won.
+func (s *Store) Accept(key string, b Ballot, seq uint64, value []byte) (
+	ok bool, promised Ballot, err error) {
+	if err := validateWrite(key, b, seq, value); err != nil {
 		return false, Ballot{}, fmt.Errorf("accept: %w", err)
-	}
-	if err := validateBallot(b); err != nil {
-		return false, Ballot{}, fmt.Errorf("accept %q: %w", key, err)
-	}
-	if err := validateValue(value); err != nil {
-		return false, Ballot{}, fmt.Errorf("accept %q: %w", key, err)
 	}
 	if !s.closer.enter() {
 		return false, Ballot{}, ErrClosed
@@ -86,13 +85,70 @@ func (s *Store) Accept(key string, b Ballot, value []byte) (ok bool, promised Ba
 	if b.Less(old.promised) {
 		return false, old.promised, nil
 	}
+	if !old.version().Less(Version{Ballot: b, Seq: seq}) {
+		return true, old.promised, nil
+	}
 
-	next := record{promised: b, accepted: b, value: nonNil(value)}
+	next := record{promised: b, accepted: b, seq: seq, value: nonNil(value)}
 	checkTransition(key, old, next)
 	if err := s.writeRecord(key, next); err != nil {
 		return false, Ballot{}, fmt.Errorf("accept %q: %w", key, err)
 	}
 	return true, b, nil
+}
+
+// Learn copies a value that another replica holds onto this one, as
+// migration and anti-entropy do. It is taken only if (b, seq) is newer
+// than the stored version, whatever the promise; the promise is raised to
+// b if lower. It returns after the write is fsynced.
+func (s *Store) Learn(key string, b Ballot, seq uint64, value []byte) (taken bool, err error) {
+	if err := validateWrite(key, b, seq, value); err != nil {
+		return false, fmt.Errorf("learn: %w", err)
+	}
+	if !s.closer.enter() {
+		return false, ErrClosed
+	}
+	defer s.closer.leave()
+	unlock := s.locks.lock(key)
+	defer unlock()
+
+	old, err := s.readRecord(key)
+	if err != nil {
+		return false, fmt.Errorf("learn %q: %w", key, err)
+	}
+	if !old.version().Less(Version{Ballot: b, Seq: seq}) {
+		return false, nil
+	}
+
+	next := record{
+		promised: maxBallot(old.promised, b),
+		accepted: b,
+		seq:      seq,
+		value:    nonNil(value),
+	}
+	checkTransition(key, old, next)
+	if err := s.writeRecord(key, next); err != nil {
+		return false, fmt.Errorf("learn %q: %w", key, err)
+	}
+	return true, nil
+}
+
+// validateWrite checks the arguments of Accept and Learn. Seq 0 is
+// reserved for values written before versions had a seq.
+func validateWrite(key string, b Ballot, seq uint64, value []byte) error {
+	if err := validateKey(key); err != nil {
+		return err
+	}
+	if err := validateBallot(b); err != nil {
+		return fmt.Errorf("%q: %w", key, err)
+	}
+	if seq == 0 {
+		return fmt.Errorf("%q: seq is zero", key)
+	}
+	if err := validateValue(value); err != nil {
+		return fmt.Errorf("%q: %w", key, err)
+	}
+	return nil
 }
 
 // readRecord returns the acceptor record of key; the zero record if absent.

@@ -20,6 +20,7 @@ func TestAcceptorScript(t *testing.T) {
 	type step struct {
 		op    string // "prepare" or "accept"
 		b     Ballot
+		seq   uint64 // accept: seq to write; prepare: seq wanted back
 		value string // accept: value to write; prepare: value wanted back
 		ok    bool
 		// prepare: promised and accepted wanted; accept: promised wanted.
@@ -30,19 +31,28 @@ func TestAcceptorScript(t *testing.T) {
 		{op: "prepare", b: b(1, "n1"), ok: true, promised: b(1, "n1"), absent: true},
 		{op: "prepare", b: b(1, "n1"), ok: false, promised: b(1, "n1")},
 		{op: "prepare", b: b(1, "a"), ok: false, promised: b(1, "n1")},
-		{op: "accept", b: b(1, "a"), value: "x", ok: false, promised: b(1, "n1")},
-		{op: "accept", b: b(1, "n1"), value: "v1", ok: true, promised: b(1, "n1")},
-		{op: "accept", b: b(1, "n1"), value: "v2", ok: true, promised: b(1, "n1")},
+		{op: "accept", b: b(1, "a"), seq: 1, value: "x", ok: false, promised: b(1, "n1")},
+		{op: "accept", b: b(1, "n1"), seq: 1, value: "v1", ok: true, promised: b(1, "n1")},
+		{op: "accept", b: b(1, "n1"), seq: 2, value: "v2", ok: true, promised: b(1, "n1")},
+		// A resend of an older seq is acknowledged and changes nothing.
+		{op: "accept", b: b(1, "n1"), seq: 1, value: "v1 again", ok: true,
+			promised: b(1, "n1")},
+		{op: "accept", b: b(1, "n1"), seq: 2, value: "v2 other", ok: true,
+			promised: b(1, "n1")},
 		{op: "prepare", b: b(1, "n2"), ok: true, promised: b(1, "n2"),
-			accepted: b(1, "n1"), value: "v2"},
-		{op: "accept", b: b(1, "n1"), value: "stale", ok: false, promised: b(1, "n2")},
-		{op: "accept", b: b(3, "n1"), value: "v3", ok: true, promised: b(3, "n1")},
-		{op: "prepare", b: b(2, "n9"), ok: false, promised: b(3, "n1"), accepted: b(3, "n1")},
+			accepted: b(1, "n1"), seq: 2, value: "v2"},
+		{op: "accept", b: b(1, "n1"), seq: 3, value: "stale", ok: false, promised: b(1, "n2")},
+		{op: "accept", b: b(3, "n1"), seq: 1, value: "v3", ok: true, promised: b(3, "n1")},
+		{op: "prepare", b: b(2, "n9"), ok: false, promised: b(3, "n1"),
+			accepted: b(3, "n1"), seq: 1},
 		{op: "prepare", b: b(4, "n2"), ok: true, promised: b(4, "n2"),
-			accepted: b(3, "n1"), value: "v3"},
-		{op: "accept", b: b(4, "n2"), value: "", ok: true, promised: b(4, "n2")},
+			accepted: b(3, "n1"), seq: 1, value: "v3"},
+		{op: "accept", b: b(4, "n2"), seq: 1, value: "", ok: true, promised: b(4, "n2")},
 		{op: "prepare", b: b(5, "n1"), ok: true, promised: b(5, "n1"),
-			accepted: b(4, "n2"), value: ""},
+			accepted: b(4, "n2"), seq: 1, value: ""},
+		{op: "accept", b: b(5, "n1"), seq: 7, value: "v7", ok: true, promised: b(5, "n1")},
+		{op: "prepare", b: b(6, "n1"), ok: true, promised: b(6, "n1"),
+			accepted: b(5, "n1"), seq: 7, value: "v7"},
 	}
 	for i, st := range script {
 		switch st.op {
@@ -51,10 +61,11 @@ func TestAcceptorScript(t *testing.T) {
 			if err != nil {
 				t.Fatalf("step %d: Prepare(%v): %v", i, st.b, err)
 			}
-			if p.OK != st.ok || p.Promised != st.promised || p.Accepted != st.accepted {
-				t.Fatalf("step %d: Prepare(%v) = ok %v promised %v accepted %v, "+
-					"want ok %v promised %v accepted %v", i, st.b, p.OK, p.Promised,
-					p.Accepted, st.ok, st.promised, st.accepted)
+			if p.OK != st.ok || p.Promised != st.promised || p.Accepted != st.accepted ||
+				p.Seq != st.seq {
+				t.Fatalf("step %d: Prepare(%v) = ok %v promised %v accepted %v seq %d, "+
+					"want ok %v promised %v accepted %v seq %d", i, st.b, p.OK,
+					p.Promised, p.Accepted, p.Seq, st.ok, st.promised, st.accepted, st.seq)
 			}
 			if !st.ok {
 				continue
@@ -64,13 +75,13 @@ func TestAcceptorScript(t *testing.T) {
 					i, st.b, p.Value, p.Value == nil, st.value, st.absent)
 			}
 		case "accept":
-			ok, promised, err := s.Accept(key, st.b, []byte(st.value))
+			ok, promised, err := s.Accept(key, st.b, st.seq, []byte(st.value))
 			if err != nil {
-				t.Fatalf("step %d: Accept(%v): %v", i, st.b, err)
+				t.Fatalf("step %d: Accept(%v, %d): %v", i, st.b, st.seq, err)
 			}
 			if ok != st.ok || promised != st.promised {
-				t.Fatalf("step %d: Accept(%v) = %v, %v, want %v, %v",
-					i, st.b, ok, promised, st.ok, st.promised)
+				t.Fatalf("step %d: Accept(%v, %d) = %v, %v, want %v, %v",
+					i, st.b, st.seq, ok, promised, st.ok, st.promised)
 			}
 		}
 	}
@@ -85,21 +96,28 @@ func TestAcceptorRejectsBadInput(t *testing.T) {
 		name  string
 		key   string
 		b     Ballot
+		seq   uint64
 		value []byte
 		want  string
 	}{
-		{"empty key", "", good, nil, "key is empty"},
-		{"long key", strings.Repeat("k", maxKeyLen+1), good, nil, "key is 1025 bytes"},
-		{"zero round", "k", Ballot{0, "n1"}, nil, "round is zero"},
-		{"empty node", "k", Ballot{1, ""}, nil, "node is empty"},
-		{"long node", "k", Ballot{1, strings.Repeat("n", 256)}, nil, "node is 256 bytes"},
-		{"huge value", "k", good, make([]byte, maxValueLen+1), "value is"},
+		{"empty key", "", good, 1, nil, "key is empty"},
+		{"long key", strings.Repeat("k", maxKeyLen+1), good, 1, nil, "key is 1025 bytes"},
+		{"zero round", "k", Ballot{0, "n1"}, 1, nil, "round is zero"},
+		{"empty node", "k", Ballot{1, ""}, 1, nil, "node is empty"},
+		{"long node", "k", Ballot{1, strings.Repeat("n", 256)}, 1, nil, "node is 256 bytes"},
+		{"huge value", "k", good, 1, make([]byte, maxValueLen+1), "value is"},
+		{"zero seq", "k", good, 0, []byte("v"), "seq is zero"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := s.Accept(tt.key, tt.b, tt.value)
+			_, _, err := s.Accept(tt.key, tt.b, tt.seq, tt.value)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Accept(%.20q, %v) error = %v, want it to contain %q",
+					tt.key, tt.b, err, tt.want)
+			}
+			_, err = s.Learn(tt.key, tt.b, tt.seq, tt.value)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Learn(%.20q, %v) error = %v, want it to contain %q",
 					tt.key, tt.b, err, tt.want)
 			}
 			if tt.value != nil {
@@ -143,8 +161,9 @@ func TestRecordEncoding(t *testing.T) {
 	records := []record{
 		{},
 		{promised: Ballot{7, "n1"}},
-		{promised: Ballot{9, "n2"}, accepted: Ballot{8, "n1"}, value: []byte("hello")},
-		{promised: Ballot{1 << 62, "x"}, accepted: Ballot{1 << 62, "x"}, value: []byte{}},
+		{promised: Ballot{9, "n2"}, accepted: Ballot{8, "n1"}, seq: 3, value: []byte("hello")},
+		{promised: Ballot{1 << 62, "x"}, accepted: Ballot{1 << 62, "x"}, seq: 1 << 60,
+			value: []byte{}},
 	}
 	for _, r := range records {
 		buf := r.encode()
@@ -152,7 +171,7 @@ func TestRecordEncoding(t *testing.T) {
 		if err != nil {
 			t.Fatalf("decodeRecord(encode(%+v)): %v", r, err)
 		}
-		if got.promised != r.promised || got.accepted != r.accepted ||
+		if got.promised != r.promised || got.accepted != r.accepted || got.seq != r.seq ||
 			!bytes.Equal(got.value, r.value) {
 			t.Fatalf("decodeRecord(encode(%+v)) = %+v", r, got)
 		}
@@ -166,6 +185,10 @@ func TestRecordEncoding(t *testing.T) {
 		long := append(append([]byte(nil), buf...), 0)
 		if _, err := decodeRecord(long); !errors.Is(err, errCorruptRecord) {
 			t.Fatalf("decodeRecord(%x) error = %v, want corrupt", long, err)
+		}
+		if buf[0] != recordVersion {
+			t.Fatalf("encode(%+v) wrote record version %d, want %d",
+				r, buf[0], recordVersion)
 		}
 	}
 }

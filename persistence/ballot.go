@@ -30,6 +30,31 @@ func (b Ballot) String() string {
 	return fmt.Sprintf("%d.%s", b.Round, b.Node)
 }
 
+// Version orders the writes to one register: by the writer's ballot, then
+// by the writer's sequence number under that ballot. The zero Version is
+// "never written".
+type Version struct {
+	Ballot Ballot
+	Seq    uint64
+}
+
+// Less reports whether v orders before o.
+func (v Version) Less(o Version) bool {
+	if v.Ballot != o.Ballot {
+		return v.Ballot.Less(o.Ballot)
+	}
+	return v.Seq < o.Seq
+}
+
+// IsZero reports whether v is "never written".
+func (v Version) IsZero() bool {
+	return v.Ballot.IsZero()
+}
+
+func (v Version) String() string {
+	return fmt.Sprintf("%v#%d", v.Ballot, v.Seq)
+}
+
 // maxBallot returns the larger of two ballots.
 func maxBallot(a, b Ballot) Ballot {
 	if a.Less(b) {
@@ -55,13 +80,23 @@ func validateBallot(b Ballot) error {
 
 const maxNodeLen = 255
 
-const recordVersion = 1
+// Record versions. Version 1 had no seq; it still decodes, with seq 0.
+const (
+	recordVersion1 = 1
+	recordVersion  = 2
+)
 
 // record is the acceptor state of one register key.
 type record struct {
 	promised Ballot
 	accepted Ballot
+	seq      uint64 // the write's place under accepted; 0 in version-1 records
 	value    []byte // meaningful only when accepted is not zero
+}
+
+// version is the order of the stored value among all writes to the key.
+func (r record) version() Version {
+	return Version{Ballot: r.accepted, Seq: r.seq}
 }
 
 func (r record) hasValue() bool {
@@ -80,6 +115,7 @@ func (r record) encode() []byte {
 	buf = append(buf, recordVersion)
 	buf = appendBallot(buf, r.promised)
 	buf = appendBallot(buf, r.accepted)
+	buf = binary.AppendUvarint(buf, r.seq)
 	if r.hasValue() {
 		buf = binary.AppendUvarint(buf, uint64(len(r.value)))
 		buf = append(buf, r.value...)
@@ -123,6 +159,19 @@ func (d *decoder) bytes() []byte {
 	return out
 }
 
+// skip passes over a length-prefixed byte string.
+func (d *decoder) skip() {
+	n := d.uvarint()
+	if d.err != nil {
+		return
+	}
+	if n > uint64(len(d.buf)) {
+		d.err = errCorruptRecord
+		return
+	}
+	d.buf = d.buf[n:]
+}
+
 func (d *decoder) ballot() Ballot {
 	round := d.uvarint()
 	node := d.bytes()
@@ -132,15 +181,31 @@ func (d *decoder) ballot() Ballot {
 // decodeRecord parses a stored record. The result owns its memory, so the
 // caller may release the Pebble buffer it came from.
 func decodeRecord(buf []byte) (record, error) {
-	if len(buf) == 0 || buf[0] != recordVersion {
+	return decode(buf, true)
+}
+
+// decodeVersion parses a stored record without copying its value.
+func decodeVersion(buf []byte) (record, error) {
+	return decode(buf, false)
+}
+
+func decode(buf []byte, withValue bool) (record, error) {
+	if len(buf) == 0 || (buf[0] != recordVersion && buf[0] != recordVersion1) {
 		return record{}, errCorruptRecord
 	}
 	d := decoder{buf: buf[1:]}
 	var r record
 	r.promised = d.ballot()
 	r.accepted = d.ballot()
+	if buf[0] == recordVersion {
+		r.seq = d.uvarint()
+	}
 	if !r.accepted.IsZero() {
-		r.value = d.bytes()
+		if withValue {
+			r.value = d.bytes()
+		} else {
+			d.skip()
+		}
 	}
 	if d.err == nil && len(d.buf) != 0 {
 		d.err = errCorruptRecord

@@ -25,8 +25,8 @@
 //	                        Written by Open on a fresh directory; Open refuses
 //	                        a directory with any other version.
 //	"reg/" + register key → the acceptor record of one register, see below.
-//	                        Written only by Prepare and Accept, always with
-//	                        pebble.Sync.
+//	                        Written only by Prepare, Accept and Learn,
+//	                        always with pebble.Sync.
 //	"soft/" + soft key    → the raw soft value. Written by PutSoft without
 //	                        waiting for fsync; a background loop syncs the
 //	                        WAL every SoftSyncInterval, and Close syncs it.
@@ -49,14 +49,23 @@
 //
 // The value under "reg/<key>" is
 //
-//	byte     record version (1)
+//	byte     record version (2)
 //	ballot   promised: the highest ballot this acceptor promised
 //	ballot   accepted: the ballot of the stored value (zero: none)
+//	uvarint  seq: the stored value's place among its writer's writes
 //	uvarint  value length, then the value bytes (absent when accepted is zero)
 //
 // where a ballot is uvarint Round, uvarint len(Node), Node bytes. The zero
 // ballot {0, ""} sorts below every real ballot, so a missing record reads as
-// "never promised, never accepted".
+// "never promised, never accepted". Version-1 records have no seq field and
+// read as seq 0; every write stores version 2.
+//
+// (accepted, seq) is the register's Version. A lease writes each mutation
+// under its activation ballot with the next seq, and an acceptor takes an
+// Accept only if it is newer than what it holds; an equal or older one is
+// a resend and is acknowledged without change. Learn copies a newer value
+// from another replica (migration, anti-entropy) and never overwrites a
+// newer one.
 //
 // # Durability and concurrency
 //

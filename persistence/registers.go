@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 )
 
@@ -82,8 +83,10 @@ func (r *localRegisters) Activate(ctx context.Context, key string) (Lease, []byt
 	// Write the adopted value back under our ballot. With replicas this
 	// repairs the ones that lag; here it makes the value ours. A refusal
 	// means an even newer activation prepared in between.
+	var seq uint64
 	if promise.Value != nil {
-		ok, promised, err := r.store.Accept(key, ballot, promise.Value)
+		seq = 1
+		ok, promised, err := r.store.Accept(key, ballot, seq, promise.Value)
 		if err != nil {
 			return nil, nil, fmt.Errorf("activate %q: %w", key, err)
 		}
@@ -92,7 +95,7 @@ func (r *localRegisters) Activate(ctx context.Context, key string) (Lease, []byt
 				key, promised, ErrFenced)
 		}
 	}
-	lease := &localLease{store: r.store, key: key, ballot: ballot}
+	lease := &localLease{store: r.store, key: key, ballot: ballot, seq: seq}
 	return lease, promise.Value, nil
 }
 
@@ -101,15 +104,7 @@ func (r *localRegisters) seen(key string) (Ballot, error) {
 	if r.node == "" {
 		return Ballot{}, errors.New("node name is empty")
 	}
-	if !r.store.closer.enter() {
-		return Ballot{}, ErrClosed
-	}
-	defer r.store.closer.leave()
-	rec, err := r.store.readRecord(key)
-	if err != nil {
-		return Ballot{}, err
-	}
-	return maxBallot(rec.promised, rec.accepted), nil
+	return r.store.Seen(key)
 }
 
 // localLease writes one key under the ballot its activation prepared.
@@ -117,6 +112,11 @@ type localLease struct {
 	store  *Store
 	key    string
 	ballot Ballot
+
+	// mu serializes writes: each takes the next seq, and a lower seq
+	// arriving after a higher one would be acknowledged without effect.
+	mu  sync.Mutex
+	seq uint64 // the last seq handed out; guarded by mu
 
 	// fenced is set once an Accept was refused; the lease stays dead.
 	fenced atomic.Bool
@@ -129,7 +129,10 @@ func (l *localLease) Write(ctx context.Context, value []byte) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("write %q: %w", l.key, err)
 	}
-	ok, promised, err := l.store.Accept(l.key, l.ballot, value)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seq++
+	ok, promised, err := l.store.Accept(l.key, l.ballot, l.seq, value)
 	if err != nil {
 		return fmt.Errorf("write %q: %w", l.key, err)
 	}

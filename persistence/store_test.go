@@ -157,7 +157,12 @@ func TestStoreClosed(t *testing.T) {
 	}
 	_, checks["GetSoft"] = s.GetSoft("k")
 	_, checks["Prepare"] = s.Prepare("k", Ballot{9, "n1"})
-	_, _, checks["Accept"] = s.Accept("k", Ballot{9, "n1"}, nil)
+	_, _, checks["Accept"] = s.Accept("k", Ballot{9, "n1"}, 1, nil)
+	_, checks["Learn"] = s.Learn("k", Ballot{9, "n1"}, 1, nil)
+	_, _, checks["Get"] = s.Get("k")
+	_, checks["Seen"] = s.Seen("k")
+	_, checks["Versions"] = s.Versions([]string{"k"})
+	_, checks["VersionsAfter"] = s.VersionsAfter("", 10)
 	_, _, checks["Activate"] = NewLocalRegisters(s, "n1").Activate(t.Context(), "k")
 	if m := s.Metrics(); m != nil {
 		t.Errorf("Metrics after Close = %v, want nil", m)

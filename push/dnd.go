@@ -20,27 +20,49 @@ const (
 // userIgnores is step 8 without the forced exception: DND first (§6.4),
 // then the effective mode (§5.2).
 func (in *Input) userIgnores() bool {
+	return in.ignoreCause() != ""
+}
+
+// Causes of a step-8 stop, as the preview explains them.
+const (
+	CauseAppDuration  = "app ignoreDuration active"
+	CauseConvDuration = "conversation ignoreDuration active"
+	CauseInterval     = "app ignoreInterval active"
+	CauseModeNone     = "notification mode NONE"
+	CauseModeAt       = "notification mode AT and not mentioned"
+)
+
+// ignoreCause names what makes the recipient ignore the message, "" when
+// nothing does.
+func (in *Input) ignoreCause() string {
 	appSetting := in.User.GetAppSetting()
 	conv := in.conversationSetting()
-
-	if durationActive(appSetting, in.Now) || durationActive(conv, in.Now) {
-		return true
+	switch {
+	case durationActive(appSetting, in.Now):
+		return CauseAppDuration
+	case durationActive(conv, in.Now):
+		return CauseConvDuration
+	case appSetting.GetHasInterval() && in.intervalActive(appSetting):
+		return CauseInterval
 	}
-	if appSetting.GetHasInterval() && in.intervalActive(appSetting) {
-		return true
-	}
-
 	mode := conv.GetType()
 	if mode == "" || mode == ModeDefault {
 		mode = appSetting.GetType()
 	}
-	switch mode {
-	case ModeNone:
-		return true
-	case ModeAt:
-		return !in.Ext.mentions(in.Recipient)
+	switch {
+	case mode == ModeNone:
+		return CauseModeNone
+	case mode == ModeAt && !in.Ext.mentions(in.Recipient):
+		return CauseModeAt
 	}
-	return false
+	return ""
+}
+
+// IgnoreCause explains a step-8 stop for in: DND or the mode, "" when
+// neither rejects the message. in.Ext must be non-nil.
+func IgnoreCause(in Input) string {
+	in.Recipient = strings.ToLower(in.Recipient)
+	return in.ignoreCause()
 }
 
 // conversationSetting returns the recipient's setting for the message's

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/herald-im/herald/messages"
 )
 
 func TestParseExtRejects(t *testing.T) {
@@ -102,6 +104,12 @@ func FuzzParseExt(f *testing.F) {
 		if err != nil {
 			if !errors.Is(err, ErrInvalidExt) || x != nil {
 				t.Fatalf("ParseExt(%q) = %v, %v, want nil, ErrInvalidExt", raw, x, err)
+			}
+			// Ingestion rejects the same ext and names the field.
+			m := &messages.PushMessage{MsgId: "m1", From: "alice", ChatType: "chat",
+				To: []string{"bob"}, Body: &messages.Body{Type: "txt", Text: "hi"}, Ext: raw}
+			if e := messages.ValidatePushMessage(m); e.GetField() != "ext" {
+				t.Fatalf("ValidatePushMessage with ext %q = %v, want field ext", raw, e)
 			}
 			return
 		}

@@ -2,6 +2,7 @@ package vendorsim
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -9,14 +10,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
-
-// TODO: APNs realism loop of VENDORS.md §3 is missing: this emulator runs
-// on net/http's http2.Server, which cannot change SETTINGS mid-connection,
-// answer REFUSED_STREAM, or send GOAWAY with debug data. It needs its own
-// http2.Framer + hpack loop (1 stream until a valid JWT, limit 1 after a
-// refusal, GOAWAY after ExpiredProviderToken, goaway_every); a later issue.
 
 // More APNs reasons; the auth ones are in apns_auth.go.
 const (
@@ -51,10 +47,37 @@ const (
 	apnsMaxVoIPPayload = 5120
 	apnsMaxCollapseID  = 64
 	apnsDevicePath     = "/3/device/"
-
-	// slowDelay is how long a "slow" token waits before its answer.
-	slowDelay = 2 * time.Second
 )
+
+// VendorAPNs is the APNs emulator's name, as in records, endpoints and
+// fault sets.
+const VendorAPNs = "apns"
+
+// init registers the APNs emulator: HTTP/2 only, Config.MaxStreams,
+// token (p8) and certificate (p12) auth.
+func init() {
+	RegisterVendor(VendorSpec{
+		Name: VendorAPNs,
+		Hosts: []string{"api.push.apple.com", "api.sandbox.push.apple.com",
+			"api.development.push.apple.com"},
+		LoadCreds: loadAPNsCreds,
+		NewHandler: func(env *VendorEnv, creds any) (http.Handler, error) {
+			return newAPNsServer(env, creds.(*apnsCreds)), nil
+		},
+		TLS:      apnsTLS,
+		GenCreds: genAPNsCreds,
+	})
+}
+
+// apnsTLS asks for a client certificate when the file names a client CA;
+// the handshake checks its chain.
+func apnsTLS(creds any, conf *tls.Config) {
+	c := creds.(*apnsCreds)
+	if c.hasCAs {
+		conf.ClientAuth = tls.VerifyClientCertIfGiven
+		conf.ClientCAs = c.clientCAs
+	}
+}
 
 // apnsPushTypes are the apns-push-type values Apple accepts.
 var apnsPushTypes = map[string]bool{
@@ -65,14 +88,30 @@ var apnsPushTypes = map[string]bool{
 
 // apnsServer answers POST /3/device/<token> as APNs does.
 type apnsServer struct {
-	sim      *Sim
-	creds    *apnsCreds
-	jwts     *jwtCache
-	attempts *attemptMemory
+	env   *VendorEnv
+	creds *apnsCreds
+	jwts  *jwtCache
+
+	// expiredGoAway is how long (ns) after a 403 ExpiredProviderToken
+	// the connection gets GOAWAY; tests lengthen it.
+	expiredGoAway atomic.Int64
 }
 
-func newAPNsServer(s *Sim, creds *apnsCreds) *apnsServer {
-	return &apnsServer{sim: s, creds: creds, jwts: newJWTCache(creds), attempts: newAttemptMemory()}
+func newAPNsServer(env *VendorEnv, creds *apnsCreds) *apnsServer {
+	as := &apnsServer{env: env, creds: creds, jwts: newJWTCache(creds)}
+	as.expiredGoAway.Store(int64(expiredGoAwayDelay))
+	return as
+}
+
+// apnsMagic are APNs's answers to the magic tokens; dead's timestamp is
+// set when it is answered.
+var apnsMagic = MagicAnswers[apnsAnswer]{
+	Dead:     apnsAnswer{status: 410, reason: reasonUnregistered},
+	BadDev:   apnsAnswer{status: 400, reason: reasonBadDeviceToken},
+	Throttle: apnsAnswer{status: 429, reason: reasonTooManyRequests, retryAfter: true},
+	Fail:     apnsAnswer{status: 500, reason: reasonInternalServerError},
+	Flaky:    apnsAnswer{status: 503, reason: reasonServiceUnavailable, retryAfter: true},
+	Refuse:   true,
 }
 
 // apnsAnswer is what the emulator decided to answer.
@@ -96,78 +135,68 @@ func (a apnsAnswer) code() string {
 	return a.reason
 }
 
+// ServeHTTP is the net/http path, used when apns_realism is off; the
+// realism path (apns_conn.go) shares prepare and answerParts.
 func (as *apnsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s := as.sim
 	c := connFrom(r.Context())
-	rec := Record{
-		Vendor:     VendorAPNs,
-		Method:     r.Method,
-		Path:       r.URL.Path,
-		Headers:    recordHeaders(r.Header),
-		ReceivedAt: s.now(),
-		Conn:       c.id,
-		// TODO: Stream stays 0: net/http hides the HTTP/2 stream id; the
-		// own-framer loop of VENDORS.md §3 will fill it.
-	}
-	s.rec.update(VendorAPNs, func(vc *VendorCounters) {
-		vc.InFlight++
-		vc.PeakInFlight = max(vc.PeakInFlight, vc.InFlight)
-	})
-	defer s.rec.update(VendorAPNs, func(vc *VendorCounters) { vc.InFlight-- })
+	x := as.env.Begin(r)
+	// TODO: Record.Stream stays 0 on this path: net/http hides the HTTP/2
+	// stream id. The realism loop (the default) fills it.
 
 	// Read one byte past the largest allowed body to tell "too large".
 	body, err := io.ReadAll(io.LimitReader(r.Body, apnsMaxVoIPPayload+1))
 	if err != nil {
-		s.log.Debug("apns read body failed", "conn", c.id, "err", err)
+		as.env.Log().Debug("apns read body failed", "conn", c.id, "err", err)
+		x.Abandon()
 		panic(http.ErrAbortHandler)
 	}
-	rec.Payload = recordPayload(body)
+	ans := as.prepare(r, c, body, x)
+	x.Finish(ans.status, ans.code(), apnsOutcome(ans))
+	if ans.refuse {
+		as.env.Count(func(vc *VendorCounters) { vc.RefusedStreams++ })
+	}
+	if ans.hang || ans.refuse {
+		// net/http resets with INTERNAL_ERROR, not REFUSED_STREAM; the
+		// realism loop sends the exact code.
+		panic(http.ErrAbortHandler)
+	}
 
-	draw := s.faults.draw(VendorAPNs)
-	ans := as.decide(r, c, body, &rec, draw)
+	header, reply := as.answerParts(r, ans)
+	for k, vs := range header {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(ans.status)
+	_, _ = w.Write(reply)
+}
 
-	// Carry out the answer: wait, then reply, hang or reset.
-	if !s.sleep(r.Context(), ans.delay+draw.delay) {
+// prepare decides the answer to one push and waits it out: the delay of
+// slow tokens and latency faults, or until the client gives up for hang
+// tokens (the answer is then a hang).
+func (as *apnsServer) prepare(r *http.Request, c *conn, body []byte, x *Exchange) apnsAnswer {
+	x.Record.Payload = RecordPayload(body)
+	ans := as.decide(r, c, body, x)
+	if !x.Delay(r.Context(), ans.delay) {
 		ans = apnsAnswer{hang: true}
 	}
 	if ans.hang {
-		select {
-		case <-r.Context().Done():
-		case <-s.done:
-		}
+		x.Hang(r.Context())
 	}
-	rec.Status = ans.status
-	rec.VendorCode = ans.code()
-	rec.Outcome = apnsOutcome(ans)
-	rec.AnsweredAt = s.now()
-	s.rec.add(rec, !draw.noRecord)
-	s.log.Debug("apns answer", "token", maskToken(rec.Token), "conn", c.id,
-		"status", rec.Status, "code", rec.VendorCode, "attempt", rec.Attempt)
-	if ans.refuse {
-		s.rec.update(VendorAPNs, func(vc *VendorCounters) { vc.RefusedStreams++ })
-	}
-	if ans.hang || ans.refuse {
-		// TODO: net/http resets with INTERNAL_ERROR, not REFUSED_STREAM;
-		// exact codes need the own-framer loop.
-		panic(http.ErrAbortHandler)
-	}
-	as.writeAnswer(w, r, ans)
+	return ans
 }
 
 // decide checks the request in APNs order: path and method, credentials,
 // topic, injected faults, magic tokens, then headers, payload and token.
-func (as *apnsServer) decide(r *http.Request, c *conn, body []byte, rec *Record,
-	draw faultDraw,
-) apnsAnswer {
+func (as *apnsServer) decide(r *http.Request, c *conn, body []byte, x *Exchange) apnsAnswer {
 	if !strings.HasPrefix(r.URL.Path, apnsDevicePath) {
 		return apnsAnswer{status: http.StatusNotFound, reason: reasonBadPath}
 	}
 	if r.Method != http.MethodPost {
 		return apnsAnswer{status: http.StatusMethodNotAllowed, reason: reasonMethodNotAllowed}
 	}
+	rec := &x.Record
 	token := strings.TrimPrefix(r.URL.Path, apnsDevicePath)
 	rec.Token = token
-	rec.Attempt = as.attempts.next(VendorAPNs, token, body)
+	rec.Attempt = as.env.Attempts().Next(token, body)
 
 	auth, refusal := as.authenticate(r, c)
 	rec.Auth = RecordAuth{Scheme: auth.scheme, Subject: auth.subject}
@@ -180,41 +209,29 @@ func (as *apnsServer) decide(r *http.Request, c *conn, body []byte, rec *Record,
 		return refusal
 	}
 
-	switch draw.errorKind {
+	switch x.Fault.ErrorKind {
 	case ErrorKindTransient:
 		return apnsAnswer{status: 503, reason: reasonServiceUnavailable, retryAfter: true}
 	case ErrorKindThrottle:
 		return apnsAnswer{status: 429, reason: reasonTooManyRequests, retryAfter: true}
 	}
 
-	var delay time.Duration
-	magic := magicOf(token)
-	switch magic {
-	case magicDead:
-		return apnsAnswer{status: 410, reason: reasonUnregistered, timestamp: as.sim.now()}
-	case magicBadDev:
-		return apnsAnswer{status: 400, reason: reasonBadDeviceToken}
-	case magicThrottle:
-		return apnsAnswer{status: 429, reason: reasonTooManyRequests, retryAfter: true}
-	case magicFail:
-		return apnsAnswer{status: 500, reason: reasonInternalServerError}
-	case magicHang:
+	m := apnsMagic.Match(token, rec.Attempt)
+	switch {
+	case m.Scripted:
+		if m.Answer.status == http.StatusGone {
+			m.Answer.timestamp = as.env.Now()
+		}
+		return m.Answer
+	case m.Hang:
 		return apnsAnswer{hang: true}
-	case magicFlaky:
-		if rec.Attempt == 1 {
-			return apnsAnswer{status: 503, reason: reasonServiceUnavailable, retryAfter: true}
-		}
-	case magicRefuse:
-		if rec.Attempt == 1 {
-			return apnsAnswer{refuse: true}
-		}
-	case magicSlow:
-		delay = slowDelay
+	case m.Refuse:
+		return apnsAnswer{refuse: true}
 	}
 
 	// A magic token that ends in success is not hex; skip that check.
-	ans := as.checkRequest(r, token, topic, body, magic == "")
-	ans.delay = delay
+	ans := as.checkRequest(r, token, topic, body, m.Prefix == "")
+	ans.delay = m.Delay
 	return ans
 }
 
@@ -229,7 +246,8 @@ func (as *apnsServer) authenticate(r *http.Request, c *conn) (apnsAuth, apnsAnsw
 	}
 
 	if h := r.Header.Get("Authorization"); h != "" {
-		auth, reason := as.jwts.authenticateJWT(c, h, as.sim.now())
+		rules := jwtRulesOf(as.env.Faults())
+		auth, reason := as.jwts.authenticateJWT(c, h, as.env.Now(), rules)
 		switch reason {
 		case "":
 			return auth, apnsAnswer{}
@@ -337,28 +355,32 @@ func (as *apnsServer) checkRequest(r *http.Request, token, topic string, body []
 	return apnsAnswer{status: http.StatusOK}
 }
 
-// writeAnswer sends the status, apns-id and, for refusals, the JSON reason.
-func (as *apnsServer) writeAnswer(w http.ResponseWriter, r *http.Request, ans apnsAnswer) {
+// answerParts returns the headers and body of an HTTP answer: apns-id
+// always, Retry-After when asked, and for refusals the JSON reason.
+func (as *apnsServer) answerParts(r *http.Request, ans apnsAnswer) (http.Header, []byte) {
+	h := http.Header{}
 	id := r.Header.Get("apns-id")
 	if id == "" || !isUUID(id) {
 		id = newUUID()
 	}
-	w.Header().Set("apns-id", strings.ToLower(id))
+	h.Set("apns-id", strings.ToLower(id))
 	if ans.retryAfter {
-		w.Header().Set("Retry-After", "1")
+		h.Set("Retry-After", "1")
 	}
 	if ans.status == http.StatusOK {
-		w.WriteHeader(http.StatusOK)
-		return
+		return h, nil
 	}
 
 	body := map[string]any{"reason": ans.reason}
 	if !ans.timestamp.IsZero() {
 		body["timestamp"] = ans.timestamp.UnixMilli()
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(ans.status)
-	_ = json.NewEncoder(w).Encode(body)
+	data, err := json.Marshal(body)
+	if err != nil {
+		panic(fmt.Sprintf("vendorsim: encode apns answer: %v", err))
+	}
+	h.Set("Content-Type", "application/json")
+	return h, data
 }
 
 // apnsOutcome is the class of VENDORS.md §1.8 an answer is meant to get.
@@ -386,35 +408,6 @@ func apnsOutcome(a apnsAnswer) string {
 		return OutcomeRetryable
 	}
 	return OutcomePayloadError
-}
-
-// recordHeaders lowercases names, joins repeated values and masks the
-// provider token.
-func recordHeaders(h http.Header) map[string]string {
-	out := make(map[string]string, len(h))
-	for k, vs := range h {
-		name := strings.ToLower(k)
-		v := strings.Join(vs, ", ")
-		if name == "authorization" {
-			scheme, _, _ := strings.Cut(v, " ")
-			v = scheme + " ***"
-		}
-		out[name] = v
-	}
-	return out
-}
-
-// recordPayload keeps a JSON body as is and any other body as a JSON
-// string, so a record is always valid JSON.
-func recordPayload(body []byte) json.RawMessage {
-	if len(body) == 0 {
-		return json.RawMessage("null")
-	}
-	if json.Valid(body) {
-		return json.RawMessage(body)
-	}
-	s, _ := json.Marshal(string(body))
-	return s
 }
 
 // maskToken keeps the first 6 characters of a device token for logs.

@@ -136,11 +136,31 @@ func bearerToken(header string) (string, error) {
 	return strings.TrimSpace(token), nil
 }
 
+// jwtRules are the token_ttl and jwt_update_window knobs in force.
+type jwtRules struct {
+	ttl          time.Duration // provider token lifetime from iat
+	updateWindow time.Duration // 0: switching tokens is never throttled
+}
+
+// jwtRulesOf resolves the knobs of f to their APNs defaults.
+func jwtRulesOf(f Faults) jwtRules {
+	r := jwtRules{ttl: apnsTokenTTL, updateWindow: apnsJWTUpdateWindow}
+	if f.TokenTTL > 0 {
+		r.ttl = time.Duration(f.TokenTTL)
+	}
+	if f.JWTUpdateWindow != nil {
+		r.updateWindow = time.Duration(*f.JWTUpdateWindow)
+	}
+	return r
+}
+
 // authenticateJWT checks a provider token for a request on c at now and
 // returns the refusal reason, "" if accepted. It also enforces the
 // connection rules: an expired token kills the connection, and switching
 // tokens too often is throttled.
-func (jc *jwtCache) authenticateJWT(c *conn, header string, now time.Time) (apnsAuth, string) {
+func (jc *jwtCache) authenticateJWT(c *conn, header string, now time.Time,
+	rules jwtRules,
+) (apnsAuth, string) {
 	token, err := bearerToken(header)
 	if err != nil {
 		return apnsAuth{}, reasonInvalidProviderToken
@@ -154,12 +174,12 @@ func (jc *jwtCache) authenticateJWT(c *conn, header string, now time.Time) (apns
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := &c.apns
-	if now.Sub(v.iat) > apnsTokenTTL {
+	if now.Sub(v.iat) > rules.ttl {
 		st.expiredAt = now
 		return auth, reasonExpiredProviderToken
 	}
 	if token != st.jwt {
-		if st.jwt != "" && now.Sub(st.jwtSince) < apnsJWTUpdateWindow {
+		if st.jwt != "" && now.Sub(st.jwtSince) < rules.updateWindow {
 			return auth, reasonTooManyProviderTokenUpdates
 		}
 		st.jwt, st.jwtSince = token, now

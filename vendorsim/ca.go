@@ -25,15 +25,6 @@ const (
 	caKeyFile  = "ca-key.pem"
 )
 
-// vendorHosts are the production names a leaf covers besides 127.0.0.1 and
-// localhost, so a client that pins SNI to the vendor host still verifies.
-var vendorHosts = []string{
-	"localhost",
-	"api.push.apple.com",
-	"api.sandbox.push.apple.com",
-	"api.development.push.apple.com",
-}
-
 // authority is a certificate authority: the server CA of the emulator or
 // the client CA that signs APNs p12 certificates.
 type authority struct {
@@ -148,7 +139,7 @@ func (ca *authority) serverCertificate(now time.Time) (tls.Certificate, error) {
 		NotAfter:     now.AddDate(1, 0, 0),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     vendorHosts,
+		DNSNames:     allVendorHosts(),
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)

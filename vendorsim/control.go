@@ -28,21 +28,21 @@ func (s *Sim) controlHandler() http.Handler {
 	mux.HandleFunc("GET /_sim/received", s.handleReceived)
 	mux.HandleFunc("GET /_sim/wait", s.handleWait)
 	mux.HandleFunc("GET /_sim/counters", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, s.Counters())
+		WriteJSON(w, http.StatusOK, s.Counters())
 	})
 	mux.HandleFunc("POST /_sim/reset", func(w http.ResponseWriter, r *http.Request) {
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /_sim/endpoints", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, s.Endpoints())
+		WriteJSON(w, http.StatusOK, s.Endpoints())
 	})
 	mux.HandleFunc("GET /_sim/ca.pem", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		_, _ = w.Write(s.CAPEM())
 	})
 	mux.HandleFunc("GET /_sim/faults", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, s.Faults())
+		WriteJSON(w, http.StatusOK, s.Faults())
 	})
 	mux.HandleFunc("PUT /_sim/faults", s.handlePutFaults)
 	return mux
@@ -54,7 +54,7 @@ func (s *Sim) handleReceived(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.Received(f))
+	WriteJSON(w, http.StatusOK, s.Received(f))
 }
 
 // handleWait blocks until count records match, answering 200 with them,
@@ -86,10 +86,10 @@ func (s *Sim) handleWait(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	recs, err := s.Wait(ctx, count, f)
 	if err != nil {
-		writeJSON(w, http.StatusRequestTimeout, map[string]any{"error": err.Error(), "records": recs})
+		WriteJSON(w, http.StatusRequestTimeout, map[string]any{"error": err.Error(), "records": recs})
 		return
 	}
-	writeJSON(w, http.StatusOK, recs)
+	WriteJSON(w, http.StatusOK, recs)
 }
 
 func (s *Sim) handlePutFaults(w http.ResponseWriter, r *http.Request) {
@@ -113,7 +113,7 @@ func (s *Sim) handlePutFaults(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.Faults())
+	WriteJSON(w, http.StatusOK, s.Faults())
 }
 
 // filterFromQuery reads vendor, token, outcome and since.
@@ -127,14 +127,4 @@ func filterFromQuery(q url.Values) (Filter, error) {
 		f.Since = since
 	}
 	return f, nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, err error) {
-	writeJSON(w, status, map[string]string{"error": err.Error()})
 }

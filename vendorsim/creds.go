@@ -12,12 +12,12 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// credsFile is the YAML that names the apps vendorsim accepts. GenCreds
-// writes one; operators may write their own with real public keys.
-type credsFile struct {
-	APNs   apnsCredsFile `yaml:"apns"`
-	Faults *FaultSet     `yaml:"faults,omitempty"`
-}
+// The credentials file is one YAML document: a section per vendor under
+// the vendor's name (each decoded by that vendor's LoadCreds) and an
+// optional `faults:` section. GenCreds writes one; operators may write
+// their own with real public keys. Keys of vendors not compiled in are
+// ignored.
+const faultsKey = "faults"
 
 type apnsCredsFile struct {
 	Teams []apnsTeamFile `yaml:"teams"`
@@ -50,8 +50,10 @@ type apnsCreds struct {
 	hasCAs    bool
 }
 
-// loadCreds reads and validates the credentials YAML.
-func loadCreds(path string) (*apnsCreds, *FaultSet, error) {
+// loadCreds reads the credentials file and has every registered vendor
+// load its section; it returns each vendor's credentials by name and the
+// initial faults, if any.
+func loadCreds(path string) (map[string]any, *FaultSet, error) {
 	if path == "" {
 		return nil, nil, errors.New("config: CredsFile is required")
 	}
@@ -59,20 +61,46 @@ func loadCreds(path string) (*apnsCreds, *FaultSet, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("read creds file: %w", err)
 	}
-	var f credsFile
-	if err := yaml.Unmarshal(data, &f); err != nil {
+	var doc map[string]yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, nil, fmt.Errorf("parse creds file %s: %w", path, err)
 	}
-	apns, err := f.APNs.validate()
-	if err != nil {
-		return nil, nil, fmt.Errorf("creds file %s: %w", path, err)
-	}
-	if f.Faults != nil {
-		if err := f.Faults.Validate(); err != nil {
+
+	var faults *FaultSet
+	if node, ok := doc[faultsKey]; ok {
+		faults = &FaultSet{}
+		if err := node.Decode(faults); err != nil {
+			return nil, nil, fmt.Errorf("creds file %s: faults: %w", path, err)
+		}
+		if err := faults.Validate(); err != nil {
 			return nil, nil, fmt.Errorf("creds file %s: faults: %w", path, err)
 		}
 	}
-	return apns, f.Faults, nil
+
+	creds := map[string]any{}
+	for _, spec := range registered() {
+		var node *yaml.Node
+		if n, ok := doc[spec.Name]; ok {
+			node = &n
+		}
+		c, err := spec.LoadCreds(node)
+		if err != nil {
+			return nil, nil, fmt.Errorf("creds file %s: %w", path, err)
+		}
+		creds[spec.Name] = c
+	}
+	return creds, faults, nil
+}
+
+// loadAPNsCreds is the apns LoadCreds hook.
+func loadAPNsCreds(node *yaml.Node) (any, error) {
+	var f apnsCredsFile
+	if node != nil {
+		if err := node.Decode(&f); err != nil {
+			return nil, fmt.Errorf("apns: %w", err)
+		}
+	}
+	return f.validate()
 }
 
 // validate checks every team and builds the lookup maps; a key id may

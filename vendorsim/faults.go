@@ -12,8 +12,8 @@ import (
 
 // Error kinds of the error_rate fault.
 const (
-	ErrorKindTransient = "transient" // apns 503 ServiceUnavailable
-	ErrorKindThrottle  = "throttle"  // apns 429 TooManyRequests
+	ErrorKindTransient = "transient" // e.g. apns 503 ServiceUnavailable
+	ErrorKindThrottle  = "throttle"  // e.g. apns 429 TooManyRequests
 	ErrorKindMixed     = "mixed"     // either, evenly
 )
 
@@ -42,9 +42,33 @@ type Faults struct {
 	// Latency delays every answer.
 	Latency Latency `json:"latency" yaml:"latency"`
 
-	// MaxStreams is informative: the value the listener announces. It is
-	// fixed at start (Config.MaxStreams) until the APNs realism loop exists.
+	// MaxStreams is the MAX_CONCURRENT_STREAMS new connections announce;
+	// 0 keeps the vendor's own (VendorSpec.MaxStreams, else
+	// Config.MaxStreams). A global value applies only to vendors without
+	// a limit of their own. Only vendors whose handler follows connection
+	// knobs (APNs) read it; open connections keep theirs.
 	MaxStreams uint32 `json:"max_streams,omitempty" yaml:"max_streams,omitempty"`
+
+	// GoAwayEvery sends GOAWAY after every N requests on one connection,
+	// which then closes once its in-flight streams are answered; 0 = off.
+	GoAwayEvery int `json:"goaway_every,omitempty" yaml:"goaway_every,omitempty"`
+
+	// APNsRealism serves APNs connections with the emulator's own HTTP/2
+	// loop (VENDORS.md §3: stream limit 1 until a JWT push succeeds and
+	// after a rejection, REFUSED_STREAM, GOAWAY with debug data). nil
+	// means on; false falls back to net/http's http2.Server. Read when a
+	// connection opens.
+	APNsRealism *bool `json:"apns_realism,omitempty" yaml:"apns_realism,omitempty"`
+
+	// TokenTTL is how long a vendor accepts a token; APNs: the age of a
+	// provider token (from its iat) at which ExpiredProviderToken starts.
+	// 0 = the vendor's default (APNs 1 h).
+	TokenTTL Duration `json:"token_ttl,omitempty" yaml:"token_ttl,omitempty"`
+
+	// JWTUpdateWindow: an APNs connection that switches provider tokens
+	// sooner than this after the last switch gets 429
+	// TooManyProviderTokenUpdates. nil = 20 min; 0 = off.
+	JWTUpdateWindow *Duration `json:"jwt_update_window,omitempty" yaml:"jwt_update_window,omitempty"`
 
 	// NoRecord keeps counters only (VENDORS.md `record` off).
 	NoRecord bool `json:"no_record,omitempty" yaml:"no_record,omitempty"`
@@ -110,6 +134,18 @@ func (f Faults) validate(at string) error {
 	default:
 		errs = append(errs, fmt.Errorf("%s.error_kind: unknown %q", at, f.ErrorKind))
 	}
+	if f.MaxStreams > math.MaxInt32 {
+		errs = append(errs, fmt.Errorf("%s.max_streams: %d above 2^31-1", at, f.MaxStreams))
+	}
+	if f.GoAwayEvery < 0 {
+		errs = append(errs, fmt.Errorf("%s.goaway_every: %d is negative", at, f.GoAwayEvery))
+	}
+	if f.TokenTTL < 0 {
+		errs = append(errs, fmt.Errorf("%s.token_ttl: negative duration", at))
+	}
+	if f.JWTUpdateWindow != nil && *f.JWTUpdateWindow < 0 {
+		errs = append(errs, fmt.Errorf("%s.jwt_update_window: negative duration", at))
+	}
 	l := f.Latency
 	if l.P50 < 0 || l.P99 < 0 || l.Min < 0 || l.Max < 0 {
 		errs = append(errs, fmt.Errorf("%s.latency: negative duration", at))
@@ -128,10 +164,6 @@ func (f Faults) validate(at string) error {
 		errs = append(errs, fmt.Errorf("%s.latency.kind: unknown %q", at, l.Kind))
 	}
 	return errors.Join(errs...)
-}
-
-func knownVendor(v string) bool {
-	return v == VendorAPNs
 }
 
 // faultState holds the current faults and the random source they draw from.
@@ -164,15 +196,43 @@ func (st *faultState) get() FaultSet {
 	return st.set
 }
 
-// faultDraw is what the faults decided for one request.
-type faultDraw struct {
-	errorKind string // "" = no injected error, else transient or throttle
-	delay     time.Duration
-	noRecord  bool
+// vendorFaults returns the faults in force for vendor: its own entry,
+// else the global one.
+func (st *faultState) vendorFaults(vendor string) (f Faults, own bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if f, ok := st.set.Vendors[vendor]; ok {
+		return f, true
+	}
+	return st.set.Global, false
+}
+
+// Faults returns the faults in force for the vendor now: its own entry of
+// the fault set, else the global one. Connection knobs (max_streams,
+// goaway_every, token_ttl, ...) are read from here.
+func (e *VendorEnv) Faults() Faults {
+	f, _ := e.sim.faults.vendorFaults(e.name)
+	return f
+}
+
+// realism reports whether APNs realism is on (nil counts as on).
+func (f Faults) realism() bool {
+	return f.APNsRealism == nil || *f.APNsRealism
+}
+
+// FaultDraw is what the faults decided for one request.
+type FaultDraw struct {
+	// ErrorKind is "" (no injected error), ErrorKindTransient or
+	// ErrorKindThrottle; each vendor answers it its own way.
+	ErrorKind string
+	// Delay is the injected latency, added before the answer.
+	Delay time.Duration
+	// NoRecord counts the request without storing its record.
+	NoRecord bool
 }
 
 // draw decides the injected error and delay of one request to vendor.
-func (st *faultState) draw(vendor string) faultDraw {
+func (st *faultState) draw(vendor string) FaultDraw {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	f, ok := st.set.Vendors[vendor]
@@ -180,16 +240,16 @@ func (st *faultState) draw(vendor string) faultDraw {
 		f = st.set.Global
 	}
 
-	d := faultDraw{noRecord: f.NoRecord, delay: st.delayLocked(f.Latency)}
+	d := FaultDraw{NoRecord: f.NoRecord, Delay: st.delayLocked(f.Latency)}
 	if f.ErrorRate > 0 && st.rng.Float64() < f.ErrorRate {
-		d.errorKind = f.ErrorKind
-		switch d.errorKind {
+		d.ErrorKind = f.ErrorKind
+		switch d.ErrorKind {
 		case "":
-			d.errorKind = ErrorKindTransient
+			d.ErrorKind = ErrorKindTransient
 		case ErrorKindMixed:
-			d.errorKind = ErrorKindTransient
+			d.ErrorKind = ErrorKindTransient
 			if st.rng.IntN(2) == 0 {
-				d.errorKind = ErrorKindThrottle
+				d.ErrorKind = ErrorKindThrottle
 			}
 		}
 	}

@@ -37,6 +37,10 @@ type Creds struct {
 	Dir        string // directory holding every file below
 	ConfigFile string // vendorsim.yaml, for Config.CredsFile
 	APNs       APNsCreds
+	// Vendors maps each registered vendor to notifier credentials that
+	// the emulator accepts, keyed as Herald's notifier credentials are
+	// (apns: the p8 set; fcm: service_account; huawei: client_id, ...).
+	Vendors map[string]map[string]string
 }
 
 // APNsCreds is one APNs team with a .p8 signing key and a .p12 client
@@ -58,9 +62,9 @@ type APNsCreds struct {
 	ClientCAFile string
 }
 
-// GenCreds writes matching credentials into dir (created if missing): an
-// APNs .p8 key, a legacy-encoded .p12 client certificate with its password,
-// the client CA, and vendorsim.yaml naming them for Config.CredsFile.
+// GenCreds writes matching credentials for every registered vendor into
+// dir (created if missing): each vendor's key files, then vendorsim.yaml
+// with every vendor's section, for Config.CredsFile.
 func GenCreds(dir string) (*Creds, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("gen creds: dir: empty")
@@ -68,8 +72,37 @@ func GenCreds(dir string) (*Creds, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("gen creds: create dir: %w", err)
 	}
-	now := time.Now()
 
+	out := &Creds{Dir: dir, Vendors: map[string]map[string]string{}}
+	sections := map[string]any{}
+	for _, spec := range registered() {
+		g, err := spec.GenCreds(dir)
+		if err != nil {
+			return nil, fmt.Errorf("gen creds: %s: %w", spec.Name, err)
+		}
+		sections[spec.Name] = g.Section
+		out.Vendors[spec.Name] = g.Fields
+		if a, ok := g.Detail.(*APNsCreds); ok {
+			out.APNs = *a
+		}
+	}
+
+	yml, err := yaml.Marshal(sections)
+	if err != nil {
+		return nil, fmt.Errorf("gen creds: encode config: %w", err)
+	}
+	out.ConfigFile = filepath.Join(dir, CredsConfigFile)
+	if err := os.WriteFile(out.ConfigFile, yml, 0o600); err != nil {
+		return nil, fmt.Errorf("gen creds: write config: %w", err)
+	}
+	return out, nil
+}
+
+// genAPNsCreds is the apns GenCreds hook: an APNs .p8 key, a
+// legacy-encoded .p12 client certificate with its password and the client
+// CA, all for one team and bundle id.
+func genAPNsCreds(dir string) (GeneratedCreds, error) {
+	now := time.Now()
 	a := APNsCreds{
 		TeamID:   randomID(10),
 		KeyID:    randomID(10),
@@ -77,31 +110,30 @@ func GenCreds(dir string) (*Creds, error) {
 	}
 	p8Key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("gen creds: generate p8 key: %w", err)
+		return GeneratedCreds{}, fmt.Errorf("generate p8 key: %w", err)
 	}
 	p8DER, err := x509.MarshalPKCS8PrivateKey(p8Key)
 	if err != nil {
-		return nil, fmt.Errorf("gen creds: encode p8 key: %w", err)
+		return GeneratedCreds{}, fmt.Errorf("encode p8 key: %w", err)
 	}
 	a.P8PEM = pemBlock("PRIVATE KEY", p8DER)
 	pubDER, err := x509.MarshalPKIXPublicKey(&p8Key.PublicKey)
 	if err != nil {
-		return nil, fmt.Errorf("gen creds: encode p8 public key: %w", err)
+		return GeneratedCreds{}, fmt.Errorf("encode p8 public key: %w", err)
 	}
 
 	clientCA, err := newAuthority("vendorsim APNs client CA", now)
 	if err != nil {
-		return nil, fmt.Errorf("gen creds: %w", err)
+		return GeneratedCreds{}, err
 	}
 	a.ClientCAPEM = clientCA.certPEM
 	a.P12Password = hex.EncodeToString(randomBytes(12))
 	p12, err := makeAPNsP12(clientCA, a.TeamID, a.BundleID, a.P12Password, now)
 	if err != nil {
-		return nil, fmt.Errorf("gen creds: %w", err)
+		return GeneratedCreds{}, err
 	}
 	a.P12Base64 = base64.StdEncoding.EncodeToString(p12)
 
-	// Write the files, then the YAML that ties them to one team.
 	a.P8File = filepath.Join(dir, APNsP8File)
 	a.P12File = filepath.Join(dir, APNsP12File)
 	a.PasswordFile = filepath.Join(dir, APNsP12PasswordFile)
@@ -117,27 +149,26 @@ func GenCreds(dir string) (*Creds, error) {
 	}
 	for _, f := range files {
 		if err := os.WriteFile(f.path, f.data, 0o600); err != nil {
-			return nil, fmt.Errorf("gen creds: write %s: %w", f.path, err)
+			return GeneratedCreds{}, fmt.Errorf("write %s: %w", f.path, err)
 		}
 	}
 
-	cf := credsFile{APNs: apnsCredsFile{
+	section := apnsCredsFile{
 		Teams: []apnsTeamFile{{
 			TeamID:    a.TeamID,
 			Keys:      map[string]string{a.KeyID: string(pemBlock("PUBLIC KEY", pubDER))},
 			BundleIDs: []string{a.BundleID},
 		}},
 		ClientCAPEM: string(a.ClientCAPEM),
-	}}
-	yml, err := yaml.Marshal(&cf)
-	if err != nil {
-		return nil, fmt.Errorf("gen creds: encode config: %w", err)
 	}
-	configPath := filepath.Join(dir, CredsConfigFile)
-	if err := os.WriteFile(configPath, yml, 0o600); err != nil {
-		return nil, fmt.Errorf("gen creds: write config: %w", err)
+	fields := map[string]string{
+		"bundle_id":   a.BundleID,
+		"auth_type":   "p8",
+		"key_id":      a.KeyID,
+		"team_id":     a.TeamID,
+		"private_key": string(a.P8PEM),
 	}
-	return &Creds{Dir: dir, ConfigFile: configPath, APNs: a}, nil
+	return GeneratedCreds{Section: section, Fields: fields, Detail: &a}, nil
 }
 
 // makeAPNsP12 issues an RSA client certificate shaped like Apple's (UID =

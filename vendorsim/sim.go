@@ -7,7 +7,11 @@
 // Callers start it with Start, trust CAPEM (or the file written from it),
 // point clients at Endpoint(vendor), and must Close it. Credentials come
 // from a YAML file; GenCreds writes a matching set. VENDORS.md §4 is the
-// contract; only APNs is emulated so far.
+// contract.
+//
+// Each vendor is a set of files that registers a VendorSpec from init
+// (VendorSpec says how); Start gives every registered vendor its own TLS
+// listener.
 package vendorsim
 
 import (
@@ -19,15 +23,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-)
-
-// Vendor names, as in records, endpoints and fault sets.
-const (
-	VendorAPNs = "apns"
 )
 
 // closeGrace is how long Close lets open connections finish after GOAWAY.
@@ -43,7 +43,12 @@ type Config struct {
 	// ListenHost is the address every listener binds. Default "127.0.0.1".
 	ListenHost string
 
-	// APNsPort is the APNs TLS port; 0 picks a free one.
+	// Ports maps a vendor name to its TLS port; a vendor not listed, or
+	// 0, gets a free one.
+	Ports map[string]int
+
+	// APNsPort is the APNs TLS port, kept for older callers: it applies
+	// when Ports has no "apns" entry.
 	APNsPort int
 
 	// ControlAddr is the plain HTTP control and inspection API; "" means
@@ -54,7 +59,8 @@ type Config struct {
 	// written. "" keeps a fresh CA in memory.
 	CADir string
 
-	// MaxStreams is the APNs MAX_CONCURRENT_STREAMS. Default 1000.
+	// MaxStreams is the MAX_CONCURRENT_STREAMS of vendors whose spec sets
+	// none (APNs). Default 1000.
 	MaxStreams uint32
 
 	// RecordLimit is how many records the ring keeps. Default 100000.
@@ -90,6 +96,14 @@ func (c *Config) validate() error {
 	if c.APNsPort < 0 || c.APNsPort > 65535 {
 		errs = append(errs, fmt.Errorf("config: APNsPort %d out of range", c.APNsPort))
 	}
+	for _, v := range sortedKeys(c.Ports) {
+		switch p := c.Ports[v]; {
+		case !knownVendor(v):
+			errs = append(errs, fmt.Errorf("config: Ports: unknown vendor %q", v))
+		case p < 0 || p > 65535:
+			errs = append(errs, fmt.Errorf("config: Ports[%s] %d out of range", v, p))
+		}
+	}
 	if c.RecordLimit < 0 {
 		errs = append(errs, fmt.Errorf("config: RecordLimit %d is negative", c.RecordLimit))
 	}
@@ -105,8 +119,10 @@ type Sim struct {
 	faults *faultState
 	now    func() time.Time
 
-	apns    *apnsServer
-	apnsL   *h2Listener
+	// vendors are the running emulators by name, listed in name order
+	// by order.
+	vendors map[string]*runningVendor
+	order   []string
 	control *http.Server
 	ctrlLn  net.Listener
 	connIDs atomic.Uint64
@@ -118,6 +134,15 @@ type Sim struct {
 	ctrlWG    sync.WaitGroup
 }
 
+// runningVendor is one registered vendor at work.
+type runningVendor struct {
+	spec    VendorSpec
+	env     *VendorEnv
+	url     string // base URL, fixed once bound
+	handler http.Handler
+	ln      *vendorListener // nil until serving
+}
+
 // Start validates cfg, loads credentials, binds every listener and serves
 // until Close. A port already in use is an error naming the listener.
 func Start(cfg Config) (*Sim, error) {
@@ -125,7 +150,7 @@ func Start(cfg Config) (*Sim, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	apnsCreds, faults, err := loadCreds(cfg.CredsFile)
+	creds, faults, err := loadCreds(cfg.CredsFile)
 	if err != nil {
 		return nil, err
 	}
@@ -133,12 +158,13 @@ func Start(cfg Config) (*Sim, error) {
 		faults = &FaultSet{}
 	}
 	s := &Sim{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		rec:    newRecorder(cfg.RecordLimit),
-		faults: newFaultState(*faults),
-		now:    time.Now,
-		done:   make(chan struct{}),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		rec:     newRecorder(cfg.RecordLimit),
+		faults:  newFaultState(*faults),
+		now:     time.Now,
+		done:    make(chan struct{}),
+		vendors: map[string]*runningVendor{},
 	}
 	if s.ca, err = loadOrCreateAuthority(cfg.CADir, s.now()); err != nil {
 		return nil, err
@@ -150,33 +176,14 @@ func Start(cfg Config) (*Sim, error) {
 
 	// Bind every port before serving any, so a taken port fails Start
 	// without leaving half a simulator running.
-	apnsAddr := net.JoinHostPort(cfg.ListenHost, strconv.Itoa(cfg.APNsPort))
-	apnsLn, err := net.Listen("tcp", apnsAddr)
+	lns, err := s.bindAll()
 	if err != nil {
-		return nil, fmt.Errorf("listen apns on %s: %w", apnsAddr, err)
+		return nil, err
 	}
-	s.ctrlLn, err = net.Listen("tcp", cfg.ControlAddr)
-	if err != nil {
-		apnsLn.Close()
-		return nil, fmt.Errorf("listen control on %s: %w", cfg.ControlAddr, err)
-	}
-
-	s.apns = newAPNsServer(s, apnsCreds)
-	tlsConf := &tls.Config{
-		Certificates: []tls.Certificate{leaf},
-		NextProtos:   []string{"h2"},
-		MinVersion:   tls.VersionTLS12,
-	}
-	if apnsCreds.hasCAs {
-		tlsConf.ClientAuth = tls.VerifyClientCertIfGiven
-		tlsConf.ClientCAs = apnsCreds.clientCAs
-	}
-	s.apnsL, err = newH2Listener(VendorAPNs, apnsLn, tlsConf, cfg.MaxStreams, s.apns,
-		s.rec, s.log, &s.connIDs)
-	if err != nil {
-		apnsLn.Close()
+	if err := s.serveVendors(lns, creds, leaf); err != nil {
+		s.closeVendors()
 		s.ctrlLn.Close()
-		return nil, fmt.Errorf("serve apns: %w", err)
+		return nil, err
 	}
 
 	s.control = &http.Server{Handler: s.controlHandler(), ReadHeaderTimeout: 5 * time.Second}
@@ -185,8 +192,107 @@ func Start(cfg Config) (*Sim, error) {
 		defer s.ctrlWG.Done()
 		_ = s.control.Serve(s.ctrlLn)
 	}()
-	s.log.Info("vendorsim started", "apns", s.Endpoint(VendorAPNs), "control", s.ControlURL())
+	s.log.Info("vendorsim started", "endpoints", s.Endpoints())
 	return s, nil
+}
+
+// port is the configured port of vendor; 0 picks a free one.
+func (c *Config) port(vendor string) int {
+	if p, ok := c.Ports[vendor]; ok {
+		return p
+	}
+	if vendor == VendorAPNs {
+		return c.APNsPort
+	}
+	return 0
+}
+
+// bindAll opens every vendor's TCP listener and the control listener; on
+// an error it closes what it opened.
+func (s *Sim) bindAll() (map[string]net.Listener, error) {
+	lns := map[string]net.Listener{}
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	for _, spec := range registered() {
+		addr := net.JoinHostPort(s.cfg.ListenHost, strconv.Itoa(s.cfg.port(spec.Name)))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("listen %s on %s: %w", spec.Name, addr, err)
+		}
+		lns[spec.Name] = ln
+	}
+	ctrlLn, err := net.Listen("tcp", s.cfg.ControlAddr)
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("listen control on %s: %w", s.cfg.ControlAddr, err)
+	}
+	s.ctrlLn = ctrlLn
+	return lns, nil
+}
+
+// serveVendors builds every vendor's handler, then starts the listeners,
+// so the vendor table is complete before any request can arrive. On an
+// error it closes every listener not yet serving; the caller closes the
+// serving ones.
+func (s *Sim) serveVendors(lns map[string]net.Listener, creds map[string]any,
+	leaf tls.Certificate) error {
+
+	closeRest := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	specs := registered()
+	for _, spec := range specs {
+		rv := &runningVendor{spec: spec, env: newVendorEnv(s, spec.Name),
+			url: "https://" + lns[spec.Name].Addr().String()}
+		s.vendors[spec.Name] = rv
+	}
+	for _, spec := range specs {
+		rv := s.vendors[spec.Name]
+		h, err := spec.NewHandler(rv.env, creds[spec.Name])
+		if err != nil {
+			closeRest()
+			return fmt.Errorf("serve %s: %w", spec.Name, err)
+		}
+		rv.handler = h
+	}
+
+	for _, spec := range specs {
+		rv := s.vendors[spec.Name]
+		tlsConf := &tls.Config{Certificates: []tls.Certificate{leaf},
+			MinVersion: tls.VersionTLS12}
+		if spec.TLS != nil {
+			spec.TLS(creds[spec.Name], tlsConf)
+		}
+		streams := spec.MaxStreams
+		if streams == 0 {
+			streams = s.cfg.MaxStreams
+		}
+		ln := lns[spec.Name]
+		delete(lns, spec.Name)
+		vl, err := newVendorListener(spec.Name, ln, tlsConf, streams, spec.HTTP1,
+			rv.handler, s.rec, s.log, &s.connIDs)
+		if err != nil {
+			ln.Close()
+			closeRest()
+			return fmt.Errorf("serve %s: %w", spec.Name, err)
+		}
+		rv.ln = vl
+		s.order = append(s.order, spec.Name)
+	}
+	return nil
+}
+
+// closeVendors stops every serving vendor listener.
+func (s *Sim) closeVendors() {
+	for _, name := range s.order {
+		s.vendors[name].ln.close(closeGrace)
+	}
 }
 
 // Close stops every listener: vendor connections get GOAWAY and a short
@@ -194,7 +300,7 @@ func Start(cfg Config) (*Sim, error) {
 func (s *Sim) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.done)
-		s.apnsL.close(closeGrace)
+		s.closeVendors()
 
 		ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
 		defer cancel()
@@ -208,20 +314,22 @@ func (s *Sim) Close() error {
 }
 
 // Endpoint returns the base URL of vendor, "" for a vendor not emulated.
+// It is also the vendor's auth_endpoint: token paths share the listener.
 func (s *Sim) Endpoint(vendor string) string {
-	switch vendor {
-	case VendorAPNs:
-		return "https://" + s.apnsL.ln.Addr().String()
+	rv, ok := s.vendors[vendor]
+	if !ok {
+		return ""
 	}
-	return ""
+	return rv.url
 }
 
 // Endpoints maps every emulated vendor, and "control", to its base URL.
 func (s *Sim) Endpoints() map[string]string {
-	return map[string]string{
-		VendorAPNs: s.Endpoint(VendorAPNs),
-		"control":  s.ControlURL(),
+	out := map[string]string{"control": s.ControlURL()}
+	for _, name := range s.order {
+		out[name] = s.Endpoint(name)
 	}
+	return out
 }
 
 // ControlURL is the base URL of the control API.
@@ -251,10 +359,21 @@ func (s *Sim) Counters() map[string]VendorCounters {
 	return s.rec.snapshot()
 }
 
-// Reset clears records, counters and the memory of first attempts.
+// resetter is a vendor handler with state of its own to clear on Reset
+// (quotas, feedback queues).
+type resetter interface{ Reset() }
+
+// Reset clears records, counters, the memory of first attempts, issued
+// access tokens and whatever state a vendor handler clears in its Reset.
 func (s *Sim) Reset() {
 	s.rec.reset()
-	s.apns.attempts.reset()
+	for _, name := range s.order {
+		rv := s.vendors[name]
+		rv.env.reset()
+		if r, ok := rv.handler.(resetter); ok {
+			r.Reset()
+		}
+	}
 }
 
 // Faults returns the current fault set; a zero global max_streams shows
@@ -292,4 +411,13 @@ func (s *Sim) sleep(ctx context.Context, d time.Duration) bool {
 	case <-s.done:
 		return false
 	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

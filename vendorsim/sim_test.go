@@ -170,9 +170,9 @@ func TestFaultDraw(t *testing.T) {
 	kinds := map[string]int{}
 	for range 200 {
 		d := st.draw(VendorAPNs)
-		kinds[d.errorKind]++
-		if d.delay < time.Millisecond || d.delay > 3*time.Millisecond {
-			t.Fatalf("uniform delay %v outside [1ms, 3ms]", d.delay)
+		kinds[d.ErrorKind]++
+		if d.Delay < time.Millisecond || d.Delay > 3*time.Millisecond {
+			t.Fatalf("uniform delay %v outside [1ms, 3ms]", d.Delay)
 		}
 	}
 	if kinds[ErrorKindTransient] == 0 || kinds[ErrorKindThrottle] == 0 || kinds[""] != 0 {
@@ -182,7 +182,7 @@ func TestFaultDraw(t *testing.T) {
 	st.replace(FaultSet{Global: Faults{Latency: Latency{Kind: LatencyLognormal,
 		P50: Duration(10 * time.Millisecond), P99: Duration(100 * time.Millisecond)}}})
 	for range 100 {
-		if d := st.draw(VendorAPNs); d.errorKind != "" || d.delay <= 0 {
+		if d := st.draw(VendorAPNs); d.ErrorKind != "" || d.Delay <= 0 {
 			t.Fatalf("lognormal draw = %+v, want no error and a positive delay", d)
 		}
 	}

@@ -65,6 +65,12 @@ func (g *grain) Receive(ctx actor.Context) {
 		ctx.Respond(g.putNotifier(m))
 	case *messages.DeleteNotifier:
 		ctx.Respond(g.deleteNotifier(m))
+	case *messages.PutTemplate:
+		ctx.Respond(g.putTemplate(m))
+	case *messages.DeleteTemplate:
+		ctx.Respond(g.deleteTemplate(m))
+	case *messages.PutPushConfig:
+		ctx.Respond(g.putConfig(m))
 	default:
 		if ctx.Sender() != nil && isRequest(m) {
 			ctx.Respond(&messages.AppReply{Error: &messages.Error{

@@ -10,7 +10,6 @@ import (
 
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
-	"github.com/herald-im/herald/vendors/apns"
 )
 
 // Messages of a delivery actor. They are local only: the registry and the
@@ -24,7 +23,7 @@ type (
 	// attemptDone is a worker's report of one vendor request.
 	attemptDone struct {
 		job *job
-		res apns.Result
+		res vendors.Result
 	}
 	// retryDue fires when a job's backoff has passed.
 	retryDue struct{ job *job }
@@ -40,10 +39,7 @@ type (
 var errNoVendor = errors.New("provider not supported yet")
 
 // pusher is a vendor client as the actor uses it.
-type pusher interface {
-	Push(ctx context.Context, token string, n *messages.Notification, id string) apns.Result
-	Close()
-}
+type pusher = vendors.Client
 
 // job is one push through its attempts.
 type job struct {
@@ -74,6 +70,7 @@ type notifierActor struct {
 	// client is built from the notifier whose Modified is built; buildErr
 	// is set instead when that notifier cannot make one (step 14).
 	client   pusher
+	provider string
 	built    bool
 	modified int64
 	buildErr error
@@ -88,6 +85,10 @@ type notifierActor struct {
 	queue    []*job
 	waiting  map[*job]struct{}
 	inFlight int
+	// work feeds the worker goroutines; workers counts them. Both are
+	// created on the first attempt; work is closed when the actor stops.
+	work     chan attemptWork
+	workers  int
 	draining bool // retired or shut down: stop once empty
 	// shuttingDown refuses new sends and retries (Registry.Stop).
 	shuttingDown bool
@@ -148,17 +149,17 @@ func (a *notifierActor) Receive(c actor.Context) {
 func (a *notifierActor) onSend(c actor.Context, m *sendRequest) {
 	s := m.send
 	if a.shuttingDown {
-		a.reg.reply(s, stopped(s, vendors.StatusError, DetailPushFailed, ReasonShuttingDown))
+		a.reg.reply(s, a.provider, stopped(s, vendors.StatusError, DetailPushFailed, ReasonShuttingDown))
 		return
 	}
 	a.rebuildIfChanged(m.notifier)
 	if a.buildErr != nil {
-		a.reg.reply(s, stopped(s, vendors.StatusFail, DetailNoPushToken, reasonOf(a.buildErr)))
+		a.reg.reply(s, a.provider, stopped(s, vendors.StatusFail, DetailNoPushToken, reasonOf(a.buildErr)))
 		return
 	}
 
 	if len(a.queue)+len(a.waiting) >= a.opts.QueueSize {
-		a.reg.reply(s, stopped(s, vendors.StatusError, DetailPushFailed, ReasonOverloaded))
+		a.reg.reply(s, a.provider, stopped(s, vendors.StatusError, DetailPushFailed, ReasonOverloaded))
 		return
 	}
 	j := &job{send: s, apnsID: apnsID(s.MsgId, s.DeviceToken)}
@@ -172,6 +173,7 @@ func (a *notifierActor) onSend(c actor.Context, m *sendRequest) {
 // rebuildIfChanged makes a new client when the notifier changed since the
 // current one was built; pushes in flight finish on the old client.
 func (a *notifierActor) rebuildIfChanged(n *messages.Notifier) {
+	a.provider = n.Provider
 	if a.built && n.Modified == a.modified {
 		return
 	}
@@ -189,32 +191,28 @@ func (a *notifierActor) rebuildIfChanged(n *messages.Notifier) {
 	a.log.Info("vendor client built", "provider", n.Provider, "environment", n.Environment)
 }
 
-// build makes the vendor client of n.
+// build makes the vendor client of n through the factory its provider's
+// package registered (vendors/all links them in).
 func (a *notifierActor) build(n *messages.Notifier) (pusher, error) {
-	switch n.Provider {
-	case apns.ProviderAPNs, apns.ProviderVoIP:
-	default:
-		// TODO: fcm and the OEM vendors have no client yet; their pushes
-		// stop at step 14 until vendors/<name> exist.
+	factory, ok := vendors.Lookup(n.Provider)
+	if !ok {
+		// TODO: providers without a vendors/<name> package yet stop at
+		// step 14 until their client exists.
 		return nil, errNoVendor
 	}
 
-	creds, err := apns.ParseCredentials(n.Provider, n.Credentials)
-	if err != nil {
-		return nil, err
-	}
-	client, err := apns.New(apns.Config{
-		Credentials:    creds,
-		Environment:    n.Environment,
-		Endpoint:       n.Endpoint,
-		VoIP:           n.Provider == apns.ProviderVoIP,
+	client, err := factory(vendors.Config{
+		Notifier:       n,
 		RootCAs:        a.opts.RootCAs,
 		Logger:         a.log,
 		RequestTimeout: a.opts.RequestTimeout,
 		Now:            a.opts.Now,
 	})
 	if err != nil {
-		return nil, err // not a typed nil inside the interface
+		return nil, err
+	}
+	if client == nil {
+		return nil, errors.New("vendor factory returned no client")
 	}
 	return client, nil
 }
@@ -222,15 +220,15 @@ func (a *notifierActor) build(n *messages.Notifier) (pusher, error) {
 // reasonOf gives a short vendor_reason for a build failure; FieldError
 // texts name the field only, never the secret.
 func reasonOf(err error) string {
-	var fe *apns.FieldError
+	var fe *vendors.FieldError
 	if errors.As(err, &fe) {
 		return fe.Error()
 	}
 	return err.Error()
 }
 
-// start runs one attempt of j in a worker goroutine. The worker holds an
-// in-flight slot only while the request runs.
+// start runs one attempt of j on a worker. The job holds an in-flight slot
+// only while its request runs.
 func (a *notifierActor) start(c actor.Context, j *job) {
 	now := a.opts.Now()
 	if j.first.IsZero() {
@@ -238,7 +236,7 @@ func (a *notifierActor) start(c actor.Context, j *job) {
 	}
 	if a.client == nil {
 		// The notifier broke between this job's attempts: step 14.
-		a.reg.reply(j.send, stopped(j.send, vendors.StatusFail, DetailNoPushToken,
+		a.reg.reply(j.send, a.provider, stopped(j.send, vendors.StatusFail, DetailNoPushToken,
 			reasonOf(a.buildErr)))
 		return
 	}
@@ -246,14 +244,42 @@ func (a *notifierActor) start(c actor.Context, j *job) {
 	// Requests end with the retry window at the latest (VENDORS.md §1.3).
 	ctx, cancel := context.WithTimeout(a.ctx, j.first.Add(a.policy.window).Sub(now))
 	a.inFlight++
-	client, self, system := a.client, c.Self(), c.ActorSystem()
-	onInvalid := a.opts.OnTokenInvalid
-	appKey := a.appKey
+	a.ensureWorkers(c)
+	// Never blocks: the channel holds MaxInFlight and at most that many
+	// attempts are in flight.
+	a.work <- attemptWork{ctx: ctx, cancel: cancel, job: j, client: a.client}
+}
 
-	go func() {
-		defer cancel()
-		s := j.send
-		res := client.Push(ctx, s.DeviceToken, s.Notification, j.apnsID)
+// attemptWork is one vendor request handed to a worker.
+type attemptWork struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	job    *job
+	client pusher
+}
+
+// ensureWorkers starts workers until there is one per request in flight.
+// Workers live as long as the actor: a goroutine per request would pay
+// for a fresh stack growing through the HTTP/2 client on every push.
+func (a *notifierActor) ensureWorkers(c actor.Context) {
+	if a.work == nil {
+		a.work = make(chan attemptWork, a.opts.MaxInFlight)
+	}
+	for a.workers < a.inFlight {
+		a.workers++
+		go a.worker(a.work, c.Self(), c.ActorSystem())
+	}
+}
+
+// worker runs attempts until the actor stops and closes work. It reports
+// each result to the actor as a message, so the actor's state is only
+// touched from its mailbox.
+func (a *notifierActor) worker(work <-chan attemptWork, self *actor.PID, system *actor.ActorSystem) {
+	onInvalid, appKey := a.opts.OnTokenInvalid, a.appKey
+	for w := range work {
+		s := w.job.send
+		res := w.client.Push(w.ctx, s.DeviceToken, s.Notification, w.job.apnsID)
+		w.cancel()
 		if res.Class == vendors.TokenInvalid && onInvalid != nil {
 			onInvalid(appKey, s.Recipient, &messages.Unbind{
 				DeviceId:     s.DeviceId,
@@ -262,8 +288,8 @@ func (a *notifierActor) start(c actor.Context, j *job) {
 				NotAfter:     res.Timestamp,
 			})
 		}
-		system.Root.Send(self, &attemptDone{job: j, res: res})
-	}()
+		system.Root.Send(self, &attemptDone{job: w.job, res: res})
+	}
 }
 
 // onAttemptDone frees the slot, then retries or answers.
@@ -313,14 +339,14 @@ func (a *notifierActor) startQueued(c actor.Context) {
 }
 
 // finish answers the job's final outcome.
-func (a *notifierActor) finish(j *job, res apns.Result) {
+func (a *notifierActor) finish(j *job, res vendors.Result) {
 	o := outcome(j.send, res)
 	if res.Class != vendors.Delivered {
 		a.log.Debug("push failed", "token", vendors.MaskToken(j.send.DeviceToken),
 			"class", res.Class.String(), "status", res.HTTPStatus,
 			"reason", o.Result.VendorReason, "retries", j.retries)
 	}
-	a.reg.reply(j.send, o)
+	a.reg.reply(j.send, a.provider, o)
 }
 
 // onIdle retires the actor when it holds no work; otherwise it waits for
@@ -340,11 +366,11 @@ func (a *notifierActor) onShutdown() {
 	for j := range a.waiting {
 		j.timer.Stop()
 		delete(a.waiting, j)
-		a.reg.reply(j.send, stopped(j.send, vendors.StatusError, DetailPushFailed,
+		a.reg.reply(j.send, a.provider, stopped(j.send, vendors.StatusError, DetailPushFailed,
 			ReasonShuttingDown))
 	}
 	for _, j := range a.queue {
-		a.reg.reply(j.send, stopped(j.send, vendors.StatusError, DetailPushFailed,
+		a.reg.reply(j.send, a.provider, stopped(j.send, vendors.StatusError, DetailPushFailed,
 			ReasonShuttingDown))
 	}
 	a.queue = nil
@@ -358,6 +384,9 @@ func (a *notifierActor) stopIfDrained(c actor.Context) {
 
 func (a *notifierActor) onStopped() {
 	a.cancel()
+	if a.work != nil {
+		close(a.work)
+	}
 	if a.client != nil {
 		a.client.Close()
 	}

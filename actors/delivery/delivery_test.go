@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/herald-im/herald/messages"
+	_ "github.com/herald-im/herald/vendors/all"
 	"github.com/herald-im/herald/vendorsim"
 )
 
@@ -287,7 +288,7 @@ func TestDeliveryNotifierChange(t *testing.T) {
 		"invalid environment: must be development or production")
 
 	other := h.notifier("p8", 4)
-	other.Provider = "fcm"
+	other.Provider = "carrier-pigeon" // no vendor package registers it
 	h.send(other, "m4", tok)
 	checkResult(t, h.outcome(), "fail", DetailNoPushToken, errNoVendor.Error())
 	if got := len(h.received(tok)); got != 2 {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
-	"github.com/herald-im/herald/vendors/apns"
 )
 
 // Details and reasons of SPEC.md §2.1 and §2.6 that outcomes carry.
@@ -33,7 +32,7 @@ type retryPolicy struct {
 // after which delay. retries is how many retries were already made; first
 // is when the first attempt started. A delay that would end past the window
 // ends the push.
-func (p retryPolicy) next(res apns.Result, retries int, first, now time.Time) (
+func (p retryPolicy) next(res vendors.Result, retries int, first, now time.Time) (
 	time.Duration, bool) {
 
 	if !res.Class.Retries() || retries >= p.maxRetries {
@@ -70,7 +69,7 @@ func apnsID(msgID, deviceToken string) string {
 }
 
 // outcome builds the SendOutcome of a push from its final attempt.
-func outcome(s *messages.Send, res apns.Result) *messages.SendOutcome {
+func outcome(s *messages.Send, res vendors.Result) *messages.SendOutcome {
 	r := &messages.BindingResult{
 		DeviceId:     s.DeviceId,
 		NotifierName: s.NotifierName,
@@ -79,7 +78,7 @@ func outcome(s *messages.Send, res apns.Result) *messages.SendOutcome {
 		HttpStatus:   int32(res.HTTPStatus),
 	}
 	if res.Class == vendors.Delivered {
-		r.VendorId = res.APNsID
+		r.VendorId = res.VendorID
 	} else {
 		r.Detail = DetailPushFailed
 	}

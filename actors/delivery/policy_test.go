@@ -10,20 +10,19 @@ import (
 
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
-	"github.com/herald-im/herald/vendors/apns"
 )
 
 func TestRetryPolicyNext(t *testing.T) {
 	p := retryPolicy{maxRetries: 2, window: 30 * time.Second, base: time.Second,
 		rnd: func() float64 { return 0.5 }} // jitter factor 1
 	first := time.Date(2026, 12, 3, 18, 0, 0, 0, time.UTC)
-	res := func(c vendors.Class, ra time.Duration) apns.Result {
-		return apns.Result{Class: c, RetryAfter: ra}
+	res := func(c vendors.Class, ra time.Duration) vendors.Result {
+		return vendors.Result{Class: c, RetryAfter: ra}
 	}
 
 	tests := []struct {
 		name    string
-		res     apns.Result
+		res     vendors.Result
 		retries int
 		now     time.Time
 		delay   time.Duration
@@ -89,27 +88,34 @@ func TestOutcome(t *testing.T) {
 	urlErr := fmt.Errorf("push: %w", context.DeadlineExceeded)
 
 	tests := []struct {
-		res                    apns.Result
+		res                    vendors.Result
 		status, detail, reason string
 		vendorID               string
 		httpStatus             int32
 	}{
-		{apns.Result{Class: vendors.Delivered, HTTPStatus: 200, APNsID: "id1"},
+		{vendors.Result{Class: vendors.Delivered, HTTPStatus: 200, VendorID: "id1"},
 			"success", "", "", "id1", 200},
-		{apns.Result{Class: vendors.TokenInvalid, HTTPStatus: 410, Reason: "Unregistered"},
+		{vendors.Result{Class: vendors.TokenInvalid, HTTPStatus: 410, Reason: "Unregistered"},
 			"fail", DetailPushFailed, "Unregistered", "", 410},
-		{apns.Result{Class: vendors.CredentialError, HTTPStatus: 403,
+		{vendors.Result{Class: vendors.CredentialError, HTTPStatus: 403,
 			Reason: "InvalidProviderToken"},
 			"fail", DetailPushFailed, "InvalidProviderToken", "", 403},
-		{apns.Result{Class: vendors.PayloadError, Err: apns.ErrPayloadTooLarge},
+		{vendors.Result{Class: vendors.PayloadError,
+			Err: fmt.Errorf("x: %w", vendors.ErrPayloadTooLarge)},
 			"fail", DetailPushFailed, "PayloadTooLarge", "", 0},
-		{apns.Result{Class: vendors.Retryable, HTTPStatus: 500},
+		{vendors.Result{Class: vendors.PayloadError,
+			Err: fmt.Errorf("x: %w", vendors.ErrBadCustom)},
+			"fail", DetailPushFailed, "BadCustomData", "", 0},
+		{vendors.Result{Class: vendors.CredentialError,
+			Err: fmt.Errorf("x: %w", vendors.ErrCredentialExpired)},
+			"fail", DetailPushFailed, "CertificateExpired", "", 0},
+		{vendors.Result{Class: vendors.Retryable, HTTPStatus: 500},
 			"error", DetailPushFailed, "http 500", "", 500},
-		{apns.Result{Class: vendors.Retryable, Err: urlErr},
+		{vendors.Result{Class: vendors.Retryable, Err: urlErr},
 			"error", DetailPushFailed, "timeout", "", 0},
-		{apns.Result{Class: vendors.Retryable, Err: errors.New("connection refused")},
+		{vendors.Result{Class: vendors.Retryable, Err: errors.New("connection refused")},
 			"error", DetailPushFailed, "network error", "", 0},
-		{apns.Result{Class: vendors.Throttled, HTTPStatus: 429, Reason: "TooManyRequests"},
+		{vendors.Result{Class: vendors.Throttled, HTTPStatus: 429, Reason: "TooManyRequests"},
 			"error", DetailPushFailed, "TooManyRequests", "", 429},
 	}
 	for _, tt := range tests {

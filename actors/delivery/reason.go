@@ -6,13 +6,12 @@ import (
 	"strconv"
 
 	"github.com/herald-im/herald/vendors"
-	"github.com/herald-im/herald/vendors/apns"
 )
 
 // vendorReason names why an attempt ended, for webhooks and logs: the
 // vendor's own reason when it gave one, else a short fixed phrase. Error
 // texts are never copied: they may hold a URL with the device token.
-func vendorReason(res apns.Result) string {
+func vendorReason(res vendors.Result) string {
 	if res.Reason != "" {
 		return res.Reason
 	}
@@ -20,15 +19,15 @@ func vendorReason(res apns.Result) string {
 	switch {
 	case res.Class == vendors.Delivered:
 		return ""
-	case errors.Is(res.Err, apns.ErrPayloadTooLarge):
+	case errors.Is(res.Err, vendors.ErrPayloadTooLarge):
 		return "PayloadTooLarge"
-	case errors.Is(res.Err, apns.ErrBadCustom):
+	case errors.Is(res.Err, vendors.ErrBadCustom):
 		return "BadCustomData"
-	case errors.Is(res.Err, apns.ErrCertificateExpired):
+	case errors.Is(res.Err, vendors.ErrCredentialExpired):
 		return "CertificateExpired"
-	case errors.Is(res.Err, apns.ErrBadDeviceToken):
+	case errors.Is(res.Err, vendors.ErrBadDeviceToken):
 		return "BadDeviceToken"
-	case errors.Is(res.Err, apns.ErrClosed):
+	case errors.Is(res.Err, vendors.ErrClosed):
 		return "client closed"
 	case errors.Is(res.Err, context.DeadlineExceeded):
 		return "timeout"

@@ -20,6 +20,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/herald-im/herald/events"
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
 )
@@ -65,6 +66,12 @@ type Options struct {
 	StopTimeout time.Duration
 	// Rand draws jitter in [0, 1); nil means math/rand/v2.
 	Rand func() float64
+	// Events receives one event per outcome; nil reports nothing. It
+	// must not block (events.Sink's contract).
+	Events events.Sink
+	// Dispatcher runs the notifier actors' mailboxes; nil means
+	// Proto.Actor's default (a new goroutine per run).
+	Dispatcher actor.Dispatcher
 }
 
 func (o *Options) setDefaults() {
@@ -136,17 +143,18 @@ func (r *Registry) Send(appKey string, n *messages.Notifier, s *messages.Send) {
 	}
 	switch {
 	case n == nil || n.Name == "" || appKey == "":
-		r.reply(s, stopped(s, vendors.StatusFail, DetailNoNotifier, ""))
+		r.reply(s, "", stopped(s, vendors.StatusFail, DetailNoNotifier, ""))
 		return
 	case !n.Enabled:
-		r.reply(s, stopped(s, vendors.StatusFail, DetailDisabled, ""))
+		r.reply(s, n.Provider, stopped(s, vendors.StatusFail, DetailDisabled, ""))
 		return
 	}
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopping {
-		r.reply(s, stopped(s, vendors.StatusError, DetailPushFailed, ReasonShuttingDown))
+		r.reply(s, n.Provider, stopped(s, vendors.StatusError, DetailPushFailed,
+			ReasonShuttingDown))
 		return
 	}
 	key := actorKey(appKey, n.Name)
@@ -163,11 +171,19 @@ func (r *Registry) spawnLocked(key, appKey, name string) *entry {
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return newNotifierActor(r, key, appKey, name, done)
 	})
+	if r.opts.Dispatcher != nil {
+		props = props.Configure(actor.WithDispatcher(r.opts.Dispatcher))
+	}
 	return &entry{pid: r.system.Root.Spawn(props), done: done}
 }
 
-// reply delivers an outcome to the Send's reply_to.
-func (r *Registry) reply(s *messages.Send, o *messages.SendOutcome) {
+// reply delivers an outcome to the Send's reply_to and reports it to the
+// node's event sink (webhook, statistics). provider is "" when the
+// notifier does not exist.
+func (r *Registry) reply(s *messages.Send, provider string, o *messages.SendOutcome) {
+	if r.opts.Events != nil {
+		r.opts.Events.Emit(outcomeEvent(s, provider, o.Result, r.opts.Now()))
+	}
 	pid := actor.NewPID(s.ReplyTo.Address, s.ReplyTo.Id)
 	r.system.Root.Send(pid, o)
 }

@@ -12,11 +12,9 @@ import (
 	"github.com/herald-im/herald/messages"
 )
 
-// Reminders the fan-out schedules to itself.
-type (
-	answerDue   struct{}
-	lingerEnded struct{}
-)
+// timerFired is the fan-out's reminder to itself: first the answer is
+// due, then the linger time is over.
+type timerFired struct{}
 
 // recipient tracks one recipient of the message until its outcome is final.
 type recipient struct {
@@ -45,9 +43,7 @@ type fanout struct {
 	byUser     map[string]*recipient
 	open       int
 	answered   bool
-	// timers are stopped when the fan-out ends, so no reminder reaches a
-	// stopped actor as a dead letter.
-	timers []*time.Timer
+	timer      *time.Timer
 }
 
 func (f *fanout) Receive(ctx actor.Context) {
@@ -60,35 +56,28 @@ func (f *fanout) Receive(ctx actor.Context) {
 		f.onOutcome(ctx, m)
 	case *actor.DeadLetterResponse:
 		f.onDeadLetter(ctx, m)
-	case answerDue:
-		f.answer(ctx)
-	case lingerEnded:
-		ctx.Stop(ctx.Self())
+	case timerFired:
+		f.onTimer(ctx)
 	case *actor.Stopping:
-		for _, t := range f.timers {
-			t.Stop()
-		}
+		// No reminder may reach a stopped actor as a dead letter.
+		f.timer.Stop()
 	}
 }
 
 func (f *fanout) start(ctx actor.Context) {
 	addr := ctx.Self()
 	f.self = &messages.Pid{Address: addr.Address, Id: addr.Id}
-	f.schedule(ctx, f.deadline, answerDue{})
-	f.schedule(ctx, f.deadline+f.deps.Linger, lingerEnded{})
+	// One timer serves both ends: it answers at the deadline, then is
+	// set again to end the linger (see onTimer).
+	f.timer = f.schedule(ctx, f.deadline)
 
 	// The app must exist before anything is counted for its users.
-	rctx, cancel := context.WithTimeout(context.Background(), f.deps.RequestTimeout)
-	defer cancel()
-	if _, err := f.deps.Apps.Get(rctx, f.msg.AppKey); err != nil {
-		code := "unavailable"
-		if err == app.ErrNotFound {
-			code = "not_found"
+	if f.deps.Apps.Peek(f.msg.AppKey) == nil {
+		if errReply := f.loadApp(); errReply != nil {
+			f.reply(ctx, &messages.PushResult{MsgId: f.msg.MsgId, Error: errReply})
+			ctx.Stop(ctx.Self())
+			return
 		}
-		f.reply(ctx, &messages.PushResult{MsgId: f.msg.MsgId,
-			Error: &messages.Error{Code: code, Field: "app_key", Description: err.Error()}})
-		ctx.Stop(ctx.Self())
-		return
 	}
 
 	f.order = messages.NormalizeRecipients(f.msg)
@@ -109,9 +98,26 @@ func (f *fanout) start(ctx actor.Context) {
 	}
 }
 
+// loadApp reads an app this node has not seen yet through its grain.
+func (f *fanout) loadApp() *messages.Error {
+	rctx, cancel := context.WithTimeout(context.Background(), f.deps.RequestTimeout)
+	defer cancel()
+	_, err := f.deps.Apps.Get(rctx, f.msg.AppKey)
+	switch {
+	case err == nil:
+		return nil
+	case err == app.ErrNotFound:
+		return &messages.Error{Code: "not_found", Field: "app_key", Description: err.Error()}
+	}
+	return &messages.Error{Code: "unavailable", Field: "app_key", Description: err.Error()}
+}
+
 // senderDisplayName resolves the sender's push nickname once for all
 // recipients; the user id stands in when it has none or cannot be read.
 func (f *fanout) senderDisplayName() string {
+	if name, ok := f.deps.Names.Get(f.msg.AppKey, f.msg.From); ok {
+		return name
+	}
 	reply, err := f.deps.Cluster.Request(user.Identity(f.msg.AppKey, f.msg.From), user.Kind,
 		&messages.GetUser{}, cluster.WithTimeout(f.deps.RequestTimeout))
 	if err == nil {
@@ -263,7 +269,18 @@ func (f *fanout) reply(ctx actor.Context, res *messages.PushResult) {
 	}
 }
 
-func (f *fanout) schedule(ctx actor.Context, after time.Duration, msg any) {
+// onTimer answers at the deadline with what is known, then lingers so late
+// outcomes are still counted, and stops when the linger ends.
+func (f *fanout) onTimer(ctx actor.Context) {
+	if !f.answered {
+		f.answer(ctx)
+		f.timer.Reset(f.deps.Linger)
+		return
+	}
+	ctx.Stop(ctx.Self())
+}
+
+func (f *fanout) schedule(ctx actor.Context, after time.Duration) *time.Timer {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	f.timers = append(f.timers, time.AfterFunc(after, func() { root.Send(self, msg) }))
+	return time.AfterFunc(after, func() { root.Send(self, timerFired{}) })
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 
 	"github.com/herald-im/herald/actors/app"
+	"github.com/herald-im/herald/actors/user"
 	"github.com/herald-im/herald/messages"
 )
 
@@ -29,6 +30,12 @@ type Deps struct {
 	Linger time.Duration
 	// RequestTimeout bounds one grain request (lookup included).
 	RequestTimeout time.Duration
+	// Names is the node's display-name cache; nil asks the sender's
+	// grain for every message.
+	Names *user.Names
+	// Dispatcher runs the ingest and fan-out mailboxes; nil means
+	// Proto.Actor's default.
+	Dispatcher actor.Dispatcher
 }
 
 // Submit is the local form of a push: the REST layer sends it with its own
@@ -49,7 +56,8 @@ func SpawnIngest(system *actor.ActorSystem, d Deps) (*actor.PID, error) {
 	if d.RequestTimeout <= 0 {
 		d.RequestTimeout = 5 * time.Second
 	}
-	props := actor.PropsFromProducer(func() actor.Actor { return &ingest{deps: d} })
+	props := actor.PropsFromProducer(func() actor.Actor { return &ingest{deps: d} },
+		d.props()...)
 	return system.Root.SpawnNamed(props, IngestName)
 }
 
@@ -100,5 +108,15 @@ func (in *ingest) accept(ctx actor.Context, m *messages.PushMessage, wait time.D
 		replyTo:  ctx.Sender(),
 		deadline: wait,
 	}
-	ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return f }))
+	// A root actor, not a child: the ingest actor need not hear of each
+	// fan-out's end.
+	ctx.ActorSystem().Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return f },
+		in.deps.props()...))
+}
+
+func (d Deps) props() []actor.PropsOption {
+	if d.Dispatcher == nil {
+		return nil
+	}
+	return []actor.PropsOption{actor.WithDispatcher(d.Dispatcher)}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/herald-im/herald/events"
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/push"
 )
@@ -72,12 +73,14 @@ func (g *grain) deliver(ctx actor.Context, m *messages.Deliver) *messages.Delive
 	if d.Stop != nil {
 		reply.Outcome = messages.Outcome_OUTCOME_SKIPPED
 		reply.Detail = d.Stop.Reason
+		g.report(msg, d.Stop, nil, now)
 		return reply
 	}
 
 	for _, b := range d.Bindings {
 		if b.Stop != nil {
 			reply.Stopped = append(reply.Stopped, stoppedResult(b))
+			g.report(msg, b.Stop, &b, now)
 			continue
 		}
 		g.deps.Delivery.Send(g.appKey, b.Notifier, &messages.Send{
@@ -90,6 +93,9 @@ func (g *grain) deliver(ctx actor.Context, m *messages.Deliver) *messages.Delive
 			Notification:    b.Notification,
 			ReplyTo:         m.ReplyTo,
 			BindingModified: b.Binding.Modified,
+			From:            msg.From,
+			ChatType:        msg.ChatType,
+			GroupId:         msg.GroupId,
 		})
 		reply.Sends++
 	}
@@ -101,6 +107,36 @@ func (g *grain) deliver(ctx actor.Context, m *messages.Deliver) *messages.Delive
 		reply.Outcome = messages.Outcome_OUTCOME_SKIPPED
 	}
 	return reply
+}
+
+// report hands a stop with a reason to the node's event sink: one event
+// for a recipient-level stop (b nil), one per binding otherwise. Silent
+// stops report nothing (SPEC.md §12).
+func (g *grain) report(msg *messages.PushMessage, stop *push.Stop, b *push.BindingDecision,
+	now time.Time) {
+
+	if g.deps.Events == nil || stop.Reason == "" {
+		return
+	}
+	ev := &events.Event{
+		AppKey:   g.appKey,
+		MsgID:    msg.MsgId,
+		From:     msg.From,
+		ChatType: msg.ChatType,
+		Target:   g.user,
+		GroupID:  msg.GroupId,
+		Status:   events.StatusFail,
+		Detail:   stop.Reason,
+		Step:     stop.Step,
+		Time:     now,
+	}
+	if b != nil {
+		ev.DeviceID = b.Binding.DeviceId
+		ev.DeviceToken = b.Binding.DeviceToken
+		ev.NotifierName = b.Binding.NotifierName
+		ev.Provider = b.Notifier.GetProvider()
+	}
+	g.deps.Events.Emit(ev)
 }
 
 // stoppedResult reports a binding the pipeline stopped. A stop with a

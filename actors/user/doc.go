@@ -6,7 +6,9 @@
 //
 // The grain never waits on a vendor: it decides with push.Decide, hands each
 // notification to the node's delivery actor and answers at once. Outcomes go
-// from the delivery actor straight to the message's fan-out.
+// from the delivery actor straight to the message's fan-out. A Preview runs
+// the same decision on a copy of the state and changes nothing (the dry
+// run of POST /push/preview).
 //
 // Durability: binding and setting changes are answered only after the
 // register write returned (synced). Soft state is written in batches without

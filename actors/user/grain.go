@@ -14,6 +14,7 @@ import (
 
 	"github.com/herald-im/herald/actors/app"
 	"github.com/herald-im/herald/actors/delivery"
+	"github.com/herald-im/herald/events"
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/persistence"
 )
@@ -44,6 +45,12 @@ type Deps struct {
 	SoftFlushDelay time.Duration
 	// RecentLimit bounds the remembered message ids per user.
 	RecentLimit int
+	// Names is the node's display-name cache this grain keeps current;
+	// nil keeps none.
+	Names *Names
+	// Events receives the reason-carrying stops of the pipeline (the
+	// webhook reports them); nil reports nothing. It never blocks.
+	Events events.Sink
 }
 
 // NewKind returns the cluster kind that activates user grains.
@@ -91,6 +98,7 @@ func (g *grain) Receive(ctx actor.Context) {
 		ctx.Stop(ctx.Self())
 	case *actor.Stopping:
 		g.flush()
+		g.deps.Names.forget(Identity(g.appKey, g.user))
 	case flushSoft:
 		g.flushScheduled = false
 		g.flush()
@@ -108,6 +116,20 @@ func (g *grain) Receive(ctx actor.Context) {
 		ctx.Respond(g.getBadge(m))
 	case *messages.GetUser:
 		ctx.Respond(g.getUser())
+	case *messages.PutNotificationSetting:
+		ctx.Respond(g.putSetting(ctx, m))
+	case *messages.GetNotificationSettings:
+		ctx.Respond(g.getSettings(m))
+	case *messages.PutUserLanguage:
+		ctx.Respond(g.putLanguage(ctx, m))
+	case *messages.PutUserTimezone:
+		ctx.Respond(g.putTimezone(ctx, m))
+	case *messages.PutUserTemplate:
+		ctx.Respond(g.putTemplate(ctx, m))
+	case *messages.PutUserProfile:
+		ctx.Respond(g.putProfile(ctx, m))
+	case *messages.Preview:
+		ctx.Respond(g.preview(m))
 	default:
 		g.unknown(ctx, m)
 	}
@@ -154,6 +176,8 @@ func (g *grain) activate(ctx actor.Context, identity string) {
 			return
 		}
 	}
+
+	g.deps.Names.set(Identity(appKey, user), user, g.rec.Nickname)
 
 	softValue, err := g.deps.Store.GetSoft(persistence.UserSoftKey(appKey, user))
 	if err != nil {
@@ -226,6 +250,7 @@ func (g *grain) store(ctx actor.Context, rec *messages.UserRecord) *messages.Err
 		return unavailable()
 	}
 	g.rec = rec
+	g.deps.Names.set(Identity(g.appKey, g.user), g.user, rec.Nickname)
 	return nil
 }
 

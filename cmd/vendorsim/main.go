@@ -2,9 +2,12 @@
 // process, for demos, benchmarks and tests that need a real process:
 //
 //	vendorsim -config creds/vendorsim.yaml -addr-file addrs.json -ca-out ca.pem
+//	vendorsim -config creds/vendorsim.yaml -port apns=8443 -port fcm=8444
 //	vendorsim gen-creds -out creds
 //
-// It prints and writes its URLs, serves until SIGINT or SIGTERM, then
+// Every vendor compiled into package vendorsim gets a listener. It prints
+// one "<vendor> <url>" line per vendor and for the control API, writes the
+// same as JSON to -addr-file, serves until SIGINT or SIGTERM, then
 // closes cleanly. Bad flags or a taken port exit 2 or 1 with one line on
 // stderr.
 package main
@@ -19,6 +22,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -48,6 +53,7 @@ type options struct {
 	control    string
 	listenHost string
 	apnsPort   int
+	ports      portFlag
 	maxStreams uint
 	verbose    bool
 }
@@ -62,8 +68,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.caDir, "ca-dir", "", "reuse the CA kept in this directory, or create it there")
 	fs.StringVar(&o.control, "control", "127.0.0.1:0", "control API address (plain HTTP)")
 	fs.StringVar(&o.listenHost, "listen-host", "127.0.0.1", "address the vendor listeners bind")
-	fs.IntVar(&o.apnsPort, "apns-port", 0, "APNs TLS port; 0 picks a free one")
-	fs.UintVar(&o.maxStreams, "max-streams", 1000, "APNs MAX_CONCURRENT_STREAMS")
+	fs.IntVar(&o.apnsPort, "apns-port", 0, "APNs TLS port; 0 picks a free one (as -port apns=N)")
+	o.ports = portFlag{}
+	fs.Var(o.ports, "port",
+		"vendor=N: the vendor's TLS port, repeatable; 0 or absent picks a free one")
+	fs.UintVar(&o.maxStreams, "max-streams", 1000,
+		"MAX_CONCURRENT_STREAMS of vendors without their own (APNs)")
 	fs.BoolVar(&o.verbose, "v", false, "log every request (debug)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -82,6 +92,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.apnsPort < 0 || o.apnsPort > 65535 {
 		errs = append(errs, fmt.Errorf("-apns-port: %d out of range", o.apnsPort))
+	}
+	known := map[string]bool{}
+	for _, v := range vendorsim.Vendors() {
+		known[v] = true
+	}
+	for v := range o.ports {
+		if !known[v] {
+			errs = append(errs, fmt.Errorf("-port: unknown vendor %q (have %s)", v,
+				strings.Join(vendorsim.Vendors(), ", ")))
+		}
 	}
 	if o.maxStreams == 0 || o.maxStreams > 1<<31-1 {
 		errs = append(errs, fmt.Errorf("-max-streams: %d out of range", o.maxStreams))
@@ -105,6 +125,7 @@ func serve(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 		CredsFile:   o.config,
 		ListenHost:  o.listenHost,
 		APNsPort:    o.apnsPort,
+		Ports:       o.ports,
 		ControlAddr: o.control,
 		CADir:       o.caDir,
 		MaxStreams:  uint32(o.maxStreams),
@@ -132,7 +153,10 @@ func serve(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 			return 1
 		}
 	}
-	fmt.Fprintf(stdout, "apns %s\ncontrol %s\n", eps[vendorsim.VendorAPNs], eps["control"])
+	for _, name := range vendorsim.Vendors() {
+		fmt.Fprintf(stdout, "%s %s\n", name, eps[name])
+	}
+	fmt.Fprintf(stdout, "control %s\n", eps["control"])
 
 	sig := <-stop
 	log.Info("stopping", "signal", sig.String())
@@ -189,4 +213,32 @@ func writeAtomic(path string, data []byte) error {
 // fail prints err as one line.
 func fail(stderr io.Writer, err error) {
 	fmt.Fprintf(stderr, "vendorsim: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+}
+
+// portFlag collects repeated -port vendor=N flags.
+type portFlag map[string]int
+
+func (p portFlag) String() string {
+	parts := make([]string, 0, len(p))
+	for v, n := range p {
+		parts = append(parts, fmt.Sprintf("%s=%d", v, n))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+func (p portFlag) Set(s string) error {
+	vendor, num, ok := strings.Cut(s, "=")
+	if !ok || vendor == "" {
+		return fmt.Errorf("want vendor=N, got %q", s)
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%s: port %q not in 0..65535", vendor, num)
+	}
+	if _, dup := p[vendor]; dup {
+		return fmt.Errorf("%s: port given twice", vendor)
+	}
+	p[vendor] = n
+	return nil
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+
+	"github.com/herald-im/herald/vendorsim"
 )
 
 // buildBinary compiles cmd/vendorsim into a temporary directory.
@@ -90,6 +92,47 @@ func TestVendorsimProcess(t *testing.T) {
 		}
 	})
 
+	t.Run("bad port flag", func(t *testing.T) {
+		code, stderr := runToEnd(t, bin, "-config", config, "-port", "nope=1")
+		if code != 2 || !strings.Contains(stderr, `unknown vendor "nope"`) {
+			t.Errorf("-port nope=1: exit %d, stderr %q; want 2 naming the vendor", code, stderr)
+		}
+	})
+
+	t.Run("port flag and printed endpoints", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		ln.Close()
+
+		addrFile := filepath.Join(t.TempDir(), "addrs.json")
+		cmd := exec.Command(bin, "-config", config, "-port", "apns="+port,
+			"-addr-file", addrFile)
+		var stdout bytes.Buffer
+		cmd.Stdout = &stdout
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		addrs := pollAddrFile(t, addrFile)
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if code := waitExit(t, cmd); code != 0 {
+			t.Errorf("exit after SIGTERM = %d, want 0", code)
+		}
+
+		if want := "https://127.0.0.1:" + port; addrs["apns"] != want {
+			t.Errorf("apns = %q, want %q", addrs["apns"], want)
+		}
+		for _, v := range append(vendorsim.Vendors(), "control") {
+			if line := v + " " + addrs[v] + "\n"; !strings.Contains(stdout.String(), line) {
+				t.Errorf("stdout %q lacks %q", stdout.String(), line)
+			}
+		}
+	})
+
 	t.Run("serve and stop", func(t *testing.T) {
 		addrFile := filepath.Join(dir, "addrs.json")
 		caFile := filepath.Join(dir, "ca.pem")
@@ -111,6 +154,11 @@ func TestVendorsimProcess(t *testing.T) {
 			t.Fatalf("read -ca-out: %v", err)
 		}
 		checkAPNsAnswers(t, addrs["apns"], caPEM)
+		for _, v := range append(vendorsim.Vendors(), "control") {
+			if !strings.HasPrefix(addrs[v], "http") {
+				t.Errorf("addr file %v lacks %s", addrs, v)
+			}
+		}
 
 		resp, err := http.Get(addrs["control"] + "/_sim/endpoints")
 		if err != nil {
@@ -173,5 +221,36 @@ func checkAPNsAnswers(t *testing.T, endpoint string, caPEM []byte) {
 	_ = json.NewDecoder(resp.Body).Decode(&body)
 	if resp.StatusCode != 403 || body.Reason != "MissingProviderToken" {
 		t.Errorf("push without auth = %d %q, want 403 MissingProviderToken", resp.StatusCode, body.Reason)
+	}
+}
+
+func TestPortFlag(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // "" = accepted
+	}{
+		{[]string{"apns=0"}, ""},
+		{[]string{"apns=443", "fcm=8443"}, ""},
+		{[]string{"apns"}, "want vendor=N"},
+		{[]string{"=1"}, "want vendor=N"},
+		{[]string{"apns=x"}, "not in 0..65535"},
+		{[]string{"apns=70000"}, "not in 0..65535"},
+		{[]string{"apns=1", "apns=2"}, "given twice"},
+	}
+	for _, tt := range tests {
+		p := portFlag{}
+		var err error
+		for _, a := range tt.args {
+			if err = p.Set(a); err != nil {
+				break
+			}
+		}
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("Set(%v) = %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	p := portFlag{"b": 2, "a": 1}
+	if got := p.String(); got != "a=1,b=2" {
+		t.Errorf("String = %q", got)
 	}
 }

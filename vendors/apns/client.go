@@ -44,11 +44,11 @@ const (
 // Errors a Result may carry; callers branch on them with errors.Is.
 var (
 	// ErrClosed: Push was called after Close.
-	ErrClosed = errors.New("apns: client closed")
+	ErrClosed = fmt.Errorf("apns: %w", vendors.ErrClosed)
 	// ErrCertificateExpired: the p12 certificate has expired.
-	ErrCertificateExpired = errors.New("apns: client certificate expired")
+	ErrCertificateExpired = fmt.Errorf("apns: certificate: %w", vendors.ErrCredentialExpired)
 	// ErrBadDeviceToken: the token cannot be put in a request path.
-	ErrBadDeviceToken = errors.New("apns: device token is empty or malformed")
+	ErrBadDeviceToken = fmt.Errorf("apns: %w", vendors.ErrBadDeviceToken)
 )
 
 // Environments of an APNs notifier.
@@ -80,24 +80,6 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Result is the outcome of one Push: exactly one class, with what the
-// answer said.
-type Result struct {
-	Class      vendors.Class
-	HTTPStatus int
-	// Reason is APNs's reason text, "" on success and network errors.
-	Reason string
-	// APNsID is the id APNs answered with (the one sent, normally).
-	APNsID string
-	// Timestamp is the 410 answer's time (ms): the token was invalid
-	// since then. 0 otherwise.
-	Timestamp int64
-	// RetryAfter is the answer's Retry-After; 0 when absent.
-	RetryAfter time.Duration
-	// Err is the local or network error behind the result, if any.
-	Err error
-}
-
 // Client sends pushes for one notifier. It is safe for concurrent use; each
 // Push is one HTTP/2 stream on a shared connection.
 type Client struct {
@@ -122,7 +104,7 @@ type Client struct {
 // dials.
 func New(cfg Config) (*Client, error) {
 	if cfg.Credentials == nil {
-		return nil, &FieldError{Field: "credentials", Reason: "required"}
+		return nil, &vendors.FieldError{Field: "credentials", Reason: "required"}
 	}
 	host, err := baseURL(cfg.Environment, cfg.Endpoint)
 	if err != nil {
@@ -168,7 +150,7 @@ func baseURL(env, endpoint string) (string, error) {
 	case Development:
 		host = apns2.HostDevelopment
 	default:
-		return "", &FieldError{Field: "environment", Reason: "must be development or production"}
+		return "", &vendors.FieldError{Field: "environment", Reason: "must be development or production"}
 	}
 	if endpoint == "" {
 		return host, nil
@@ -176,7 +158,7 @@ func baseURL(env, endpoint string) (string, error) {
 
 	u, err := url.Parse(endpoint)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" {
-		return "", &FieldError{Field: "endpoint", Reason: "must be an https URL"}
+		return "", &vendors.FieldError{Field: "endpoint", Reason: "must be an https URL"}
 	}
 	return strings.TrimSuffix(endpoint, "/"), nil
 }
@@ -247,19 +229,19 @@ func dialTLS(ctx context.Context, network, addr string, cfg *tls.Config) (net.Co
 // apns-id so a retry of the same push keeps its id. Push never panics on a
 // vendor answer and never returns without a class.
 func (c *Client) Push(ctx context.Context, deviceToken string, n *messages.Notification,
-	apnsID string) Result {
+	apnsID string) vendors.Result {
 
 	if !validDeviceToken(deviceToken) {
-		return Result{Class: vendors.TokenInvalid, Reason: ReasonBadDeviceToken,
+		return vendors.Result{Class: vendors.TokenInvalid, Reason: ReasonBadDeviceToken,
 			Err: ErrBadDeviceToken}
 	}
 	if c.creds.AuthType == AuthP12 && !c.now().Before(c.creds.CertNotAfter) {
-		return Result{Class: vendors.CredentialError, Err: ErrCertificateExpired}
+		return vendors.Result{Class: vendors.CredentialError, Err: ErrCertificateExpired}
 	}
 
 	headers, body, err := BuildRequest(n, c.creds, c.voip)
 	if err != nil {
-		return Result{Class: vendors.PayloadError, Err: err}
+		return vendors.Result{Class: vendors.PayloadError, Err: err}
 	}
 	req := toNotification(deviceToken, apnsID, headers, body)
 
@@ -310,12 +292,12 @@ func toNotification(deviceToken, apnsID string, h map[string]string,
 }
 
 // send makes one attempt and reports the connection generation it used.
-func (c *Client) send(ctx context.Context, req *apns2.Notification) (Result, uint64) {
+func (c *Client) send(ctx context.Context, req *apns2.Notification) (vendors.Result, uint64) {
 	c.mu.Lock()
 	conn, gen, closed := c.conn, c.gen, c.closed
 	c.mu.Unlock()
 	if closed {
-		return Result{Class: vendors.Retryable, Err: ErrClosed}, gen
+		return vendors.Result{Class: vendors.Retryable, Err: ErrClosed}, gen
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -334,7 +316,7 @@ func (c *Client) send(ctx context.Context, req *apns2.Notification) (Result, uin
 		if err == nil {
 			err = errors.New("apns: no answer")
 		}
-		return Result{Class: vendors.Retryable, Err: fmt.Errorf("push: %w", err)}, gen
+		return vendors.Result{Class: vendors.Retryable, Err: fmt.Errorf("push: %w", err)}, gen
 	}
 	return ans.result(resp, req.ApnsID, c.now()), gen
 }
@@ -423,24 +405,24 @@ func (t *answerReader) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // result classifies the answer. The body is parsed here, not taken from
 // apns2, so a body that is not JSON still yields its status's class.
-func (a *answer) result(resp *apns2.Response, sentID string, now time.Time) Result {
+func (a *answer) result(resp *apns2.Response, sentID string, now time.Time) vendors.Result {
 	var parsed struct {
 		Reason    string `json:"reason"`
 		Timestamp int64  `json:"timestamp"`
 	}
 	_ = json.Unmarshal(a.body, &parsed) // absent or odd bodies: no reason
 
-	r := Result{
+	r := vendors.Result{
 		Class:      Classify(a.status, parsed.Reason),
 		HTTPStatus: a.status,
 		Reason:     parsed.Reason,
-		APNsID:     a.apnsID,
+		VendorID:   a.apnsID,
 	}
-	if r.APNsID == "" && resp != nil {
-		r.APNsID = resp.ApnsID
+	if r.VendorID == "" && resp != nil {
+		r.VendorID = resp.ApnsID
 	}
-	if r.APNsID == "" {
-		r.APNsID = sentID
+	if r.VendorID == "" {
+		r.VendorID = sentID
 	}
 	if a.status == http.StatusGone && parsed.Timestamp > 0 {
 		r.Timestamp = parsed.Timestamp

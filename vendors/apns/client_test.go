@@ -76,8 +76,8 @@ func TestClientPushAnswers(t *testing.T) {
 			t.Errorf("Push(%s) = %+v, want %v %d %q retry-after %v ts %d", tt.token, r,
 				tt.class, tt.status, tt.reason, tt.retryAfter, tt.timestamp)
 		}
-		if r.Class == vendors.Delivered && r.APNsID != testAPNsID {
-			t.Errorf("Push(%s).APNsID = %q, want %q", tt.token, r.APNsID, testAPNsID)
+		if r.Class == vendors.Delivered && r.VendorID != testAPNsID {
+			t.Errorf("Push(%s).VendorID = %q, want %q", tt.token, r.VendorID, testAPNsID)
 		}
 	}
 
@@ -227,7 +227,7 @@ func TestNewValidates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := New(tt.cfg)
-		var fe *FieldError
+		var fe *vendors.FieldError
 		if !errors.As(err, &fe) || fe.Field != tt.field {
 			t.Errorf("New(%s) = %v, want FieldError %q", tt.name, err, tt.field)
 		}

@@ -21,6 +21,8 @@ import (
 
 	"github.com/sideshow/apns2/certificate"
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/herald-im/herald/vendors"
 )
 
 // Providers served by this package.
@@ -34,20 +36,6 @@ const (
 	AuthP8  = "p8"
 	AuthP12 = "p12"
 )
-
-// FieldError says which input field is missing or invalid. Field is dotted
-// like the REST error text, e.g. "credentials.private_key".
-type FieldError struct {
-	Field  string
-	Reason string
-}
-
-func (e *FieldError) Error() string {
-	if e.Reason == "" {
-		return "invalid " + e.Field
-	}
-	return "invalid " + e.Field + ": " + e.Reason
-}
 
 // Credentials are a notifier's parsed APNs credentials.
 type Credentials struct {
@@ -73,10 +61,10 @@ type Credentials struct {
 
 // ParseCredentials checks and parses the credentials of an apns or
 // apns-voip notifier (SPEC.md §11.7). A missing or invalid field gives a
-// *FieldError naming it; secrets never appear in the error.
+// *vendors.FieldError naming it; secrets never appear in the error.
 func ParseCredentials(provider string, creds map[string]string) (*Credentials, error) {
 	if provider != ProviderAPNs && provider != ProviderVoIP {
-		return nil, &FieldError{Field: "provider", Reason: "not apns or apns-voip"}
+		return nil, &vendors.FieldError{Field: "provider", Reason: "not apns or apns-voip"}
 	}
 	c := &Credentials{
 		Provider:     provider,
@@ -104,8 +92,8 @@ func ParseCredentials(provider string, creds map[string]string) (*Credentials, e
 	return c, nil
 }
 
-func fieldErr(name, reason string) *FieldError {
-	return &FieldError{Field: "credentials." + name, Reason: reason}
+func fieldErr(name, reason string) *vendors.FieldError {
+	return &vendors.FieldError{Field: "credentials." + name, Reason: reason}
 }
 
 // parseP8 reads the token-auth fields: the JWT is signed with an ES256

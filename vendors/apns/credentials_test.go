@@ -9,6 +9,8 @@ import (
 	"errors"
 	"maps"
 	"testing"
+
+	"github.com/herald-im/herald/vendors"
 )
 
 func TestParseCredentialsValid(t *testing.T) {
@@ -84,7 +86,7 @@ func TestParseCredentialsInvalid(t *testing.T) {
 			maps.Copy(creds, tt.set)
 
 			c, err := ParseCredentials(tt.provider, creds)
-			var fe *FieldError
+			var fe *vendors.FieldError
 			if !errors.As(err, &fe) || fe.Field != tt.field {
 				t.Fatalf("ParseCredentials = %v, %v; want FieldError %q", c, err, tt.field)
 			}

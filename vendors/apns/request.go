@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/herald-im/herald/messages"
+	"github.com/herald-im/herald/vendors"
 )
 
 // Payload limits of APNs, in bytes of the JSON body.
@@ -24,10 +25,10 @@ const (
 
 // ErrPayloadTooLarge means the custom data alone does not fit the payload
 // limit: no request is made and the push is a payload error.
-var ErrPayloadTooLarge = errors.New("apns: custom data exceeds the payload limit")
+var ErrPayloadTooLarge = fmt.Errorf("apns: %w", vendors.ErrPayloadTooLarge)
 
 // ErrBadCustom means the notification's custom data is not a JSON object.
-var ErrBadCustom = errors.New("apns: custom data is not a JSON object")
+var ErrBadCustom = fmt.Errorf("apns: %w", vendors.ErrBadCustom)
 
 // Header names Herald sets on every request.
 const (
@@ -50,8 +51,10 @@ func BuildRequest(n *messages.Notification, c *Credentials, voip bool) (
 	if n == nil || c == nil {
 		return nil, nil, errors.New("apns: build request: nil notification or credentials")
 	}
-	custom, err := customFields(n.Custom)
-	if err != nil {
+	p := payload{n: n, sound: soundFor(n, c)}
+	if members, ok := plainCustom(n.Custom); ok {
+		p.customMembers = members
+	} else if p.custom, err = customFields(n.Custom); err != nil {
 		return nil, nil, err
 	}
 
@@ -62,7 +65,6 @@ func BuildRequest(n *messages.Notification, c *Credentials, voip bool) (
 	}
 
 	text := alertText{title: n.Title, subtitle: n.Subtitle, body: n.Body}
-	p := payload{n: n, sound: soundFor(n, c), custom: custom}
 	body, err = p.fit(text, limit)
 	if err != nil {
 		return nil, nil, err
@@ -126,6 +128,18 @@ func soundFor(n *messages.Notification, c *Credentials) string {
 	return "default"
 }
 
+// plainCustom is the fast path for custom data: a valid JSON object with no
+// "aps" anywhere in it needs no splitting, so its members are written into
+// the body as they are. push/ renders every push's custom data this way.
+func plainCustom(raw []byte) (members []byte, ok bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) < 2 || raw[0] != '{' || raw[len(raw)-1] != '}' ||
+		bytes.Contains(raw, []byte(`"aps"`)) || !json.Valid(raw) {
+		return nil, false
+	}
+	return bytes.TrimSpace(raw[1 : len(raw)-1]), true
+}
+
 // customField is one top-level key of the custom data, kept in order.
 type customField struct {
 	key   string
@@ -182,6 +196,9 @@ type payload struct {
 	n      *messages.Notification
 	sound  string
 	custom []customField
+	// customMembers, when set, replaces custom: the members of a custom
+	// object that needed no splitting, written as they are.
+	customMembers []byte
 }
 
 // fit renders the body and, if it is over limit, cuts the body text, then
@@ -270,6 +287,10 @@ func (p payload) render(text alertText) []byte {
 	}
 	b.WriteByte('}')
 
+	if len(p.customMembers) > 0 {
+		b.WriteByte(',')
+		b.Write(p.customMembers)
+	}
 	for _, f := range p.custom {
 		b.WriteByte(',')
 		b.Write(jsonString(f.key))

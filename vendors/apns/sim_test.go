@@ -87,8 +87,8 @@ func TestClientAgainstVendorsim(t *testing.T) {
 		if r.Class != tt.class || r.Reason != tt.reason {
 			t.Errorf("%s: Push = %+v, want %v %q", tt.name, r, tt.class, tt.reason)
 		}
-		if tt.class == vendors.Delivered && r.APNsID != testAPNsID {
-			t.Errorf("%s: APNsID = %q, want %q", tt.name, r.APNsID, testAPNsID)
+		if tt.class == vendors.Delivered && r.VendorID != testAPNsID {
+			t.Errorf("%s: VendorID = %q, want %q", tt.name, r.VendorID, testAPNsID)
 		}
 	}
 
@@ -114,7 +114,7 @@ func TestClientConcurrentPushes(t *testing.T) {
 
 	const pushes = 200
 	var wg sync.WaitGroup
-	results := make([]Result, pushes)
+	results := make([]vendors.Result, pushes)
 	for i := range pushes {
 		wg.Add(1)
 		go func() {
