@@ -29,6 +29,7 @@ import (
 	"github.com/herald-im/herald/events"
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/persistence"
+	"github.com/herald-im/herald/ratelimit"
 	"github.com/herald-im/herald/stats"
 	"github.com/herald-im/herald/vendors"
 	_ "github.com/herald-im/herald/vendors/all" // every vendor client
@@ -137,6 +138,7 @@ func Start(opts Options) (_ *Node, err error) {
 
 	handler := api.New(api.Options{
 		Backend:        &backend{n: n, stats: n.stats},
+		Limiter:        ratelimit.New(time.Now),
 		BootstrapToken: token,
 		TokenTTL:       opts.TokenTTL,
 		MaxTokenTTL:    opts.MaxTokenTTL,
