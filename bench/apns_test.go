@@ -92,6 +92,11 @@ func (e *env) provision(b *testing.B) {
 	call(b, "POST", base+"/bench/app/token", "", map[string]any{"grant_type": "client_credentials",
 		"client_id": app.Data["client_id"], "client_secret": app.Data["client_secret"]}, &tok)
 
+	// Provisioning binds thousands of users at once: lift the app's REST
+	// rate limit for it, as an operator would for a bulk import.
+	call(b, "PUT", base+"/bench/app/push/config", tok.AccessToken,
+		map[string]any{"rate_limits": map[string]any{"user": 1000000}}, nil)
+
 	a := e.creds.APNs
 	call(b, "POST", base+"/bench/app/push/notifiers", tok.AccessToken, map[string]any{
 		"name": "apns", "provider": "apns", "environment": "development",
@@ -246,4 +251,11 @@ func call(b *testing.B, method, url, token string, body, out any) {
 			b.Error(err)
 		}
 	}
+}
+
+// liftUserLimit raises an app's REST "user" rate limit for provisioning
+// thousands of bindings at once, as an operator would for a bulk import.
+func liftUserLimit(b *testing.B, appURL, token string) {
+	call(b, "PUT", appURL+"/push/config", token,
+		map[string]any{"rate_limits": map[string]any{"user": 1000000}}, nil)
 }

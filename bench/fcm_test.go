@@ -94,6 +94,7 @@ func (e *env) provisionFCM(b *testing.B) {
 		&tok)
 
 	endpoint := e.sim.Endpoint(vendorsim.VendorFCM)
+	liftUserLimit(b, appURL, tok.AccessToken)
 	call(b, "POST", appURL+"/push/notifiers", tok.AccessToken, map[string]any{
 		"name": "fcm", "provider": "fcm", "endpoint": endpoint, "auth_endpoint": endpoint,
 		"credentials": e.creds.Vendors[vendorsim.VendorFCM],

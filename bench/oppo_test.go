@@ -82,6 +82,7 @@ func (e *oppoEnv) provision(b *testing.B) {
 		"client_id": app.Data["client_id"], "client_secret": app.Data["client_secret"]}, &tok)
 
 	ep := e.sim.Endpoint("oppo")
+	liftUserLimit(b, base+"/bench/app", tok.AccessToken)
 	call(b, "POST", base+"/bench/app/push/notifiers", tok.AccessToken, map[string]any{
 		"name": "oppo", "provider": "oppo", "endpoint": ep, "auth_endpoint": ep,
 		"credentials": e.creds,

@@ -83,6 +83,7 @@ func (e *vivoEnv) provision(b *testing.B) {
 		"client_id": app.Data["client_id"], "client_secret": app.Data["client_secret"]}, &tok)
 
 	endpoint := e.sim.Endpoint(vendorsim.VendorVivo)
+	liftUserLimit(b, base+"/bench/app", tok.AccessToken)
 	call(b, "POST", base+"/bench/app/push/notifiers", tok.AccessToken, map[string]any{
 		"name": "vivo", "provider": "vivo", "endpoint": endpoint, "auth_endpoint": endpoint,
 		"credentials": e.fields,
