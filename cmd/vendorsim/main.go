@@ -181,10 +181,23 @@ func genCreds(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
+	// The notifier credentials of every provider, ready to paste into
+	// POST /push/notifiers (they contain secrets: owner-only file).
+	notifiers, err := json.MarshalIndent(creds.Vendors, "", "  ")
+	if err == nil {
+		err = os.WriteFile(filepath.Join(*out, "notifiers.json"), notifiers, 0o600)
+	}
+	if err != nil {
+		fail(stderr, fmt.Errorf("gen-creds: write notifiers.json: %w", err))
+		return 1
+	}
+
 	// Paths and ids only: the p12 password stays in its file.
 	a := creds.APNs
 	fmt.Fprintf(stdout, "config %s\napns team %s key %s bundle %s\np8 %s\np12 %s (password in %s)\n",
 		creds.ConfigFile, a.TeamID, a.KeyID, a.BundleID, a.P8File, a.P12File, a.PasswordFile)
+	fmt.Fprintf(stdout, "notifier credentials per provider: %s\n",
+		filepath.Join(*out, "notifiers.json"))
 	return 0
 }
 
