@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -10,102 +9,23 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/herald-im/herald/messages"
-	"github.com/herald-im/herald/node"
-	"github.com/herald-im/herald/vendorsim"
 )
 
-// hwEnv is one vendorsim and one Herald node with a notifier of a
-// Huawei-family provider (huawei or honor).
+// hwEnv is the stack with a Huawei or Honor notifier and its credentials.
 type hwEnv struct {
+	*stack
 	provider string
-	sim      *vendorsim.Sim
 	creds    map[string]string // the notifier's credentials
-	node     *node.Node
 }
 
 func hwSetUp(b *testing.B, provider string) *hwEnv {
-	b.Helper()
-	dir := b.TempDir()
-	creds, err := vendorsim.GenCreds(filepath.Join(dir, "creds"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	sim, err := vendorsim.Start(vendorsim.Config{CredsFile: creds.ConfigFile, RecordLimit: 1000})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { sim.Close() })
-
-	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, sim.CAPEM(), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	b.Setenv("SSL_CERT_FILE", caFile)
-
-	n, err := node.Start(node.Options{
-		DataDir: filepath.Join(dir, "data"), HTTPAddr: "127.0.0.1:0",
-		GossipAddr: "127.0.0.1:0", RemoteAddr: "127.0.0.1:0", ClusterName: "bench-" + provider,
-		BootstrapToken: "bench-bootstrap-token", TokenTTL: time.Hour, MaxTokenTTL: time.Hour,
-		DeliveryMaxInFlight: 256, DeliveryQueueSize: 10000, GrainIdleTimeout: 10 * time.Minute,
-		SoftSyncInterval: time.Second, PushWait: 30 * time.Second, MaxPushWait: time.Minute,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { n.Stop(context.Background()) })
-
-	e := &hwEnv{provider: provider, sim: sim, creds: creds.Vendors[provider], node: n}
-	e.provision(b)
-	return e
-}
-
-// provision creates the app, the notifier and the bound users over REST.
-func (e *hwEnv) provision(b *testing.B) {
-	base := "http://" + e.node.HTTPAddr()
-	var app struct {
-		Data map[string]string `json:"data"`
-	}
-	call(b, "POST", base+"/management/orgs/bench/apps", "bench-bootstrap-token",
-		map[string]any{"name": "app"}, &app)
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	call(b, "POST", base+"/bench/app/token", "", map[string]any{"grant_type": "client_credentials",
-		"client_id": app.Data["client_id"], "client_secret": app.Data["client_secret"]}, &tok)
-
-	// Binding 2000 users at once is over the default "user" rate limit
-	// (100 a second): raise it as an operator provisioning in bulk would.
-	call(b, "PUT", base+"/bench/app/push/config", tok.AccessToken,
-		map[string]any{"rate_limits": map[string]any{"user": 1000000}}, nil)
-
-	ep := e.sim.Endpoint(e.provider)
-	call(b, "POST", base+"/bench/app/push/notifiers", tok.AccessToken, map[string]any{
-		"name": e.provider, "provider": e.provider, "endpoint": ep, "auth_endpoint": ep,
-		"credentials": e.creds,
-	}, nil)
-
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for i := range users {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			call(b, "PUT", fmt.Sprintf("%s/bench/app/users/u%d/push/binding", base, i),
-				tok.AccessToken, map[string]any{"device_id": "d", "notifier_name": e.provider,
-					"device_token": hwDeviceToken(i)}, nil)
-		}()
-	}
-	wg.Wait()
+	s := newStack(b, "bench-"+provider)
+	s.notifier(b, provider, nil)
+	s.bind(b, provider, hwDeviceToken)
+	return &hwEnv{stack: s, provider: provider, creds: s.creds.Vendors[provider]}
 }
 
 func hwDeviceToken(i int) string { return fmt.Sprintf("IQAAAACy%056x", i+1) }
@@ -210,24 +130,4 @@ func hwFetchToken(b *testing.B, c *http.Client, tokenURL string, creds map[strin
 		b.Fatalf("token: %d %v", resp.StatusCode, err)
 	}
 	return out.AccessToken
-}
-
-func (e *hwEnv) herald(b *testing.B) {
-	round := time.Now().UnixNano()
-	run(b, func(i int) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		res, err := e.node.Push(ctx, &messages.PushMessage{
-			AppKey: "bench#app", MsgId: fmt.Sprintf("%d-%d", round, i), From: "alice",
-			ChatType: "chat", To: []string{fmt.Sprintf("u%d", i%users)},
-			Body: &messages.Body{Type: "txt", Text: "hi"},
-		})
-		if err != nil {
-			return err
-		}
-		if res.Error != nil || res.Pushed != 1 {
-			return fmt.Errorf("push answered %v", res)
-		}
-		return nil
-	})
 }

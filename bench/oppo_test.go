@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,97 +10,23 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/herald-im/herald/messages"
-	"github.com/herald-im/herald/node"
-	"github.com/herald-im/herald/vendorsim"
 )
 
-// oppoEnv is one vendorsim and one Herald node with an OPPO notifier.
+// oppoEnv is the stack with an OPPO notifier and its credentials.
 type oppoEnv struct {
-	sim   *vendorsim.Sim
+	*stack
 	creds map[string]string // the oppo notifier's credentials
-	node  *node.Node
 }
 
 func oppoSetUp(b *testing.B) *oppoEnv {
-	b.Helper()
-	dir := b.TempDir()
-	creds, err := vendorsim.GenCreds(filepath.Join(dir, "creds"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	sim, err := vendorsim.Start(vendorsim.Config{CredsFile: creds.ConfigFile, RecordLimit: 1000})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { sim.Close() })
-
-	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, sim.CAPEM(), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	b.Setenv("SSL_CERT_FILE", caFile)
-
-	n, err := node.Start(node.Options{
-		DataDir: filepath.Join(dir, "data"), HTTPAddr: "127.0.0.1:0",
-		GossipAddr: "127.0.0.1:0", RemoteAddr: "127.0.0.1:0", ClusterName: "bench-oppo",
-		BootstrapToken: "bench-bootstrap-token", TokenTTL: time.Hour, MaxTokenTTL: time.Hour,
-		DeliveryMaxInFlight: 256, DeliveryQueueSize: 10000, GrainIdleTimeout: 10 * time.Minute,
-		SoftSyncInterval: time.Second, PushWait: 30 * time.Second, MaxPushWait: time.Minute,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { n.Stop(context.Background()) })
-
-	e := &oppoEnv{sim: sim, creds: creds.Vendors["oppo"], node: n}
-	e.provision(b)
-	return e
-}
-
-// provision creates the app, the OPPO notifier and the bound users.
-func (e *oppoEnv) provision(b *testing.B) {
-	base := "http://" + e.node.HTTPAddr()
-	var app struct {
-		Data map[string]string `json:"data"`
-	}
-	call(b, "POST", base+"/management/orgs/bench/apps", "bench-bootstrap-token",
-		map[string]any{"name": "app"}, &app)
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	call(b, "POST", base+"/bench/app/token", "", map[string]any{"grant_type": "client_credentials",
-		"client_id": app.Data["client_id"], "client_secret": app.Data["client_secret"]}, &tok)
-
-	ep := e.sim.Endpoint("oppo")
-	liftUserLimit(b, base+"/bench/app", tok.AccessToken)
-	call(b, "POST", base+"/bench/app/push/notifiers", tok.AccessToken, map[string]any{
-		"name": "oppo", "provider": "oppo", "endpoint": ep, "auth_endpoint": ep,
-		"credentials": e.creds,
-	}, nil)
-
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for i := range users {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			call(b, "PUT", fmt.Sprintf("%s/bench/app/users/u%d/push/binding", base, i),
-				tok.AccessToken, map[string]any{"device_id": "d", "notifier_name": "oppo",
-					"device_token": oppoRegID(i)}, nil)
-		}()
-	}
-	wg.Wait()
+	s := newStack(b, "bench-oppo")
+	s.notifier(b, "oppo", nil)
+	s.bind(b, "oppo", oppoRegID)
+	return &oppoEnv{stack: s, creds: s.creds.Vendors["oppo"]}
 }
 
 func oppoRegID(i int) string { return fmt.Sprintf("OPPO_CN_%024x", i+1) }
@@ -178,24 +103,4 @@ func oppoPost(c *http.Client, u string, form url.Values, authToken string, out a
 		return err
 	}
 	return json.Unmarshal(body, out)
-}
-
-func (e *oppoEnv) herald(b *testing.B) {
-	round := time.Now().UnixNano()
-	run(b, func(i int) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		res, err := e.node.Push(ctx, &messages.PushMessage{
-			AppKey: "bench#app", MsgId: fmt.Sprintf("%d-%d", round, i), From: "alice",
-			ChatType: "chat", To: []string{fmt.Sprintf("u%d", i%users)},
-			Body: &messages.Body{Type: "txt", Text: "hi"},
-		})
-		if err != nil {
-			return err
-		}
-		if res.Error != nil || res.Pushed != 1 {
-			return fmt.Errorf("push answered %v", res)
-		}
-		return nil
-	})
 }

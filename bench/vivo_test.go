@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bytes"
-	"context"
 	"crypto/md5"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,98 +10,24 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/herald-im/herald/messages"
-	"github.com/herald-im/herald/node"
 	"github.com/herald-im/herald/vendorsim"
 )
 
-// vivoEnv is one vendorsim and one Herald node with a vivo notifier and
-// `users` bound recipients.
+// vivoEnv is the stack with a vivo notifier and its credentials.
 type vivoEnv struct {
-	sim    *vendorsim.Sim
-	fields map[string]string
-	node   *node.Node
+	*stack
+	fields map[string]string // the vivo notifier's credentials
 }
 
 func setUpVivo(b *testing.B) *vivoEnv {
-	b.Helper()
-	dir := b.TempDir()
-	creds, err := vendorsim.GenCreds(filepath.Join(dir, "creds"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	sim, err := vendorsim.Start(vendorsim.Config{CredsFile: creds.ConfigFile, RecordLimit: 1000})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { sim.Close() })
-
-	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, sim.CAPEM(), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	b.Setenv("SSL_CERT_FILE", caFile)
-
-	n, err := node.Start(node.Options{
-		DataDir: filepath.Join(dir, "data"), HTTPAddr: "127.0.0.1:0",
-		GossipAddr: "127.0.0.1:0", RemoteAddr: "127.0.0.1:0", ClusterName: "bench-vivo",
-		BootstrapToken: "bench-bootstrap-token", TokenTTL: time.Hour, MaxTokenTTL: time.Hour,
-		DeliveryMaxInFlight: 256, DeliveryQueueSize: 10000, GrainIdleTimeout: 10 * time.Minute,
-		SoftSyncInterval: time.Second, PushWait: 30 * time.Second, MaxPushWait: time.Minute,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { n.Stop(context.Background()) })
-
-	e := &vivoEnv{sim: sim, fields: creds.Vendors[vendorsim.VendorVivo], node: n}
-	e.provision(b)
-	return e
-}
-
-// provision creates the app, a vivo notifier on vendorsim and the bound
-// users over REST.
-func (e *vivoEnv) provision(b *testing.B) {
-	base := "http://" + e.node.HTTPAddr()
-	var app struct {
-		Data map[string]string `json:"data"`
-	}
-	call(b, "POST", base+"/management/orgs/bench/apps", "bench-bootstrap-token",
-		map[string]any{"name": "app"}, &app)
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	call(b, "POST", base+"/bench/app/token", "", map[string]any{"grant_type": "client_credentials",
-		"client_id": app.Data["client_id"], "client_secret": app.Data["client_secret"]}, &tok)
-
-	endpoint := e.sim.Endpoint(vendorsim.VendorVivo)
-	liftUserLimit(b, base+"/bench/app", tok.AccessToken)
-	call(b, "POST", base+"/bench/app/push/notifiers", tok.AccessToken, map[string]any{
-		"name": "vivo", "provider": "vivo", "endpoint": endpoint, "auth_endpoint": endpoint,
-		"credentials": e.fields,
-	}, nil)
-
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for i := range users {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			call(b, "PUT", fmt.Sprintf("%s/bench/app/users/u%d/push/binding", base, i),
-				tok.AccessToken, map[string]any{"device_id": "d", "notifier_name": "vivo",
-					"device_token": vivoRegID(i)}, nil)
-		}()
-	}
-	wg.Wait()
+	s := newStack(b, "bench-vivo")
+	s.notifier(b, "vivo", nil)
+	s.bind(b, "vivo", vivoRegID)
+	return &vivoEnv{stack: s, fields: s.creds.Vendors["vivo"]}
 }
 
 func vivoRegID(i int) string { return fmt.Sprintf("regid-%08d", i+1) }
@@ -184,24 +109,4 @@ func vivoPost(c *http.Client, url, authToken string, body, out any) error {
 		return fmt.Errorf("status %d %s", resp.StatusCode, data)
 	}
 	return json.Unmarshal(data, out)
-}
-
-func (e *vivoEnv) herald(b *testing.B) {
-	round := time.Now().UnixNano()
-	run(b, func(i int) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		res, err := e.node.Push(ctx, &messages.PushMessage{
-			AppKey: "bench#app", MsgId: fmt.Sprintf("v%d-%d", round, i), From: "alice",
-			ChatType: "chat", To: []string{fmt.Sprintf("u%d", i%users)},
-			Body: &messages.Body{Type: "txt", Text: "hi"},
-		})
-		if err != nil {
-			return err
-		}
-		if res.Error != nil || res.Pushed != 1 {
-			return fmt.Errorf("push answered %v", res)
-		}
-		return nil
-	})
 }
