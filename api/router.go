@@ -89,6 +89,7 @@ func (s *Server) table() []route {
 		r("POST", "/{org}/{app}/push/preview", accessApp, "", handlePreview),
 	}
 	routes = append(routes, settingsRoutes(r)...)
+	routes = append(routes, adminRoutes(r)...)
 	return routes
 }
 

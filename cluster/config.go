@@ -26,6 +26,10 @@ type Config struct {
 	// Port 0 picks a free port (tests). Required.
 	GossipAddr string
 
+	// HTTPAddr is this node's REST address, published to peers so they
+	// can probe its health; "" publishes none.
+	HTTPAddr string
+
 	// AdvertiseAddr is the host:port peers should dial when it differs
 	// from GossipAddr (NAT, 0.0.0.0 binds). Empty: memberlist picks the
 	// bound address or, for 0.0.0.0, a private interface address.

@@ -29,6 +29,9 @@ type nodeMeta struct {
 	Port     int      `json:"p"`
 	Kinds    []string `json:"k,omitempty"`
 	Client   bool     `json:"c,omitempty"`
+	// HTTP is the node's REST address (host:port), so operators' tools and
+	// peers can reach its health endpoints; "" for clients.
+	HTTP string `json:"w,omitempty"`
 }
 
 // encodeMeta renders m for memberlist.

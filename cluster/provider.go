@@ -215,7 +215,8 @@ func (p *Provider) start(c *protocluster.Cluster, client bool) error {
 	if err != nil {
 		return fmt.Errorf("read actor system address: %w", err)
 	}
-	self := nodeMeta{MemberID: c.ActorSystem.ID, Host: host, Port: port, Client: client}
+	self := nodeMeta{MemberID: c.ActorSystem.ID, Host: host, Port: port, Client: client,
+		HTTP: p.cfg.HTTPAddr}
 	if !client {
 		self.Kinds = c.GetClusterKinds()
 		sort.Strings(self.Kinds)

@@ -296,6 +296,8 @@ type MemberInfo struct {
 	Kinds   []string
 	Client  bool
 	State   MemberState
+	// HTTPAddr is the node's REST address, "" when it published none.
+	HTTPAddr string
 }
 
 // Members lists every node this node knows, itself included, sorted by
@@ -323,6 +325,7 @@ func (p *Provider) Members() []MemberInfo {
 		}
 		info.MemberID = m.MemberID
 		info.Address = m.Host + ":" + strconv.Itoa(m.Port)
+		info.HTTPAddr = m.HTTP
 		info.Kinds = append([]string(nil), m.Kinds...)
 		info.Client = m.Client
 		out = append(out, info)

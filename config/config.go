@@ -101,6 +101,12 @@ type Config struct {
 	// PushMaxTimeout caps the wait a push request may ask for.
 	// Default 120s. Long waits hold connections and memory per request.
 	PushMaxTimeout time.Duration `json:"push_max_timeout"`
+
+	// FeedbackPollInterval is how often the node asks the feedback API of
+	// each Xiaomi notifier for dead device tokens (VENDORS.md §2.5) and
+	// unbinds them. Default 10m, 100ms to 24h. Shorter drops dead tokens
+	// sooner at the cost of more requests to the vendor.
+	FeedbackPollInterval time.Duration `json:"feedback_poll_interval"`
 }
 
 // Default returns the settings of a single production node with data
@@ -121,6 +127,8 @@ func Default() Config {
 		SoftSyncInterval:    time.Second,
 		PushTimeout:         30 * time.Second,
 		PushMaxTimeout:      120 * time.Second,
+
+		FeedbackPollInterval: 10 * time.Minute,
 	}
 }
 

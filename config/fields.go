@@ -76,6 +76,8 @@ var fields = []field{
 		func(c *Config) *time.Duration { return &c.PushTimeout }),
 	durationField("push-max-timeout", "longest wait a push request may ask",
 		func(c *Config) *time.Duration { return &c.PushMaxTimeout }),
+	durationField("feedback-poll-interval", "how often Xiaomi dead tokens are polled",
+		func(c *Config) *time.Duration { return &c.FeedbackPollInterval }),
 }
 
 func fieldByName(name string) (field, bool) {

@@ -45,6 +45,7 @@ func TestLoadDefaults(t *testing.T) {
 		DeliveryMaxInFlight: 256, DeliveryQueueSize: 10000,
 		GrainIdleTimeout: 10 * time.Minute, SoftSyncInterval: time.Second,
 		PushTimeout: 30 * time.Second, PushMaxTimeout: 120 * time.Second,
+		FeedbackPollInterval: 10 * time.Minute,
 	}
 	if !reflect.DeepEqual(d, want) {
 		t.Fatalf("Default() = %v, want %v", d, want)
@@ -114,7 +115,8 @@ bootstrap_token: file-token-0123456789
 			"--token-default-ttl", "1h", "--token-max-ttl", "2h",
 			"--delivery-max-in-flight", "7", "--delivery-queue-size", "70",
 			"--grain-idle-timeout", "1m", "--soft-sync-interval", "200ms",
-			"--push-timeout", "9s", "--push-max-timeout", "99s"}, nil,
+			"--push-timeout", "9s", "--push-max-timeout", "99s",
+			"--feedback-poll-interval", "3m"}, nil,
 			func(c Config) (any, any) {
 				return c.String(), strings.Join([]string{
 					`data_dir=./data http_addr=127.0.0.1:8080 node_name="" gossip_addr=127.0.0.1:1`,
@@ -122,7 +124,7 @@ bootstrap_token: file-token-0123456789
 					`bootstrap_token="" gossip_key="" token_default_ttl=1h0m0s`,
 					`token_max_ttl=2h0m0s delivery_max_in_flight=7 delivery_queue_size=70`,
 					`grain_idle_timeout=1m0s soft_sync_interval=200ms push_timeout=9s`,
-					`push_max_timeout=1m39s`}, " ")
+					`push_max_timeout=1m39s feedback_poll_interval=3m0s`}, " ")
 			}},
 		{"every env", nil, []string{
 			"HERALD_NODE_NAME=n7", "HERALD_GOSSIP_KEY=AAAAAAAAAAAAAAAAAAAAAA==",

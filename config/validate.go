@@ -72,6 +72,8 @@ func (c Config) Validate() error {
 		add("push_timeout", fmt.Errorf("%v exceeds push_max_timeout %v",
 			c.PushTimeout, c.PushMaxTimeout))
 	}
+	add("feedback_poll_interval",
+		checkDuration(c.FeedbackPollInterval, 100*time.Millisecond, 24*time.Hour))
 	return joinErrors(errs)
 }
 

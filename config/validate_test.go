@@ -80,6 +80,8 @@ func TestValidate(t *testing.T) {
 			"push_timeout", "exceeds push_max_timeout"},
 		{"push max", func(c *Config) { c.PushMaxTimeout = 2 * time.Hour },
 			"push_max_timeout", "outside"},
+		{"feedback poll", func(c *Config) { c.FeedbackPollInterval = time.Millisecond },
+			"feedback_poll_interval", "outside"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

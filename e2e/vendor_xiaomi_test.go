@@ -76,9 +76,9 @@ func TestVendorXiaomi(t *testing.T) {
 	}
 	s.wait(t, 1, url.Values{"token": {dead}, "outcome": {"delivered"}})
 
-	// TODO: the node does not poll the feedback API yet (it needs a
-	// token → user index to unbind); until it does, this test polls it
-	// with the client the node would use and checks what it would unbind.
+	// The node polls the feedback API only every feedback_poll_interval
+	// (10m by default), so here the test's own poll gets the regId; the
+	// node's poller and its unbind are checked by TestTokenOwnership.
 	c := feedbackClient(t, s, addrs["xiaomi"], fields)
 	got, err := c.FetchInvalid(context.Background())
 	if err != nil || !slices.Equal(got, []string{dead}) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/asynkron/protoactor-go/cluster"
@@ -14,6 +15,7 @@ import (
 	"github.com/herald-im/herald/actors/user"
 	"github.com/herald-im/herald/api"
 	"github.com/herald-im/herald/messages"
+	"github.com/herald-im/herald/ring"
 	"github.com/herald-im/herald/stats"
 )
 
@@ -116,4 +118,37 @@ func asProto(reply any) (proto.Message, error) {
 		return nil, fmt.Errorf("unexpected reply %T", reply)
 	}
 	return m, nil
+}
+
+// ClusterStatus answers GET /admin/cluster: members, the ring and each
+// node's health as its /readyz says.
+func (b *backend) ClusterStatus(ctx context.Context) (any, error) {
+	st := b.n.ring.Status()
+	restAddr := map[string]string{}
+	for _, m := range b.n.members.Members() {
+		restAddr[m.Name] = m.HTTPAddr
+	}
+	remote := ring.HTTPProbe(&http.Client{Timeout: 2 * time.Second},
+		func(m ring.MemberStatus) string {
+			if a := restAddr[m.Name]; a != "" {
+				return "http://" + a
+			}
+			return ""
+		})
+	st.ProbeHealth(ctx, func(ctx context.Context, m ring.MemberStatus) string {
+		if m.Name != st.Self {
+			return remote(ctx, m)
+		}
+		if missing := b.Ready(); missing != "" {
+			return missing
+		}
+		return "ready"
+	})
+	return st, nil
+}
+
+// RemoveNode answers DELETE /admin/cluster/nodes/{name}: the node leaves
+// the ring for good and its registers are copied to the others.
+func (b *backend) RemoveNode(ctx context.Context, name string) error {
+	return b.n.ring.Remove(ctx, name)
 }

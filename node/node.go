@@ -23,6 +23,7 @@ import (
 	"github.com/herald-im/herald/actors/delivery"
 	"github.com/herald-im/herald/actors/dispatch"
 	"github.com/herald-im/herald/actors/fanout"
+	"github.com/herald-im/herald/actors/feedback"
 	"github.com/herald-im/herald/actors/user"
 	"github.com/herald-im/herald/api"
 	membership "github.com/herald-im/herald/cluster"
@@ -30,6 +31,8 @@ import (
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/persistence"
 	"github.com/herald-im/herald/ratelimit"
+	"github.com/herald-im/herald/replication"
+	"github.com/herald-im/herald/ring"
 	"github.com/herald-im/herald/stats"
 	"github.com/herald-im/herald/vendors"
 	_ "github.com/herald-im/herald/vendors/all" // every vendor client
@@ -60,6 +63,10 @@ type Options struct {
 	// request waits for final outcomes.
 	PushWait, MaxPushWait time.Duration
 
+	// FeedbackPollInterval is how often the node polls the feedback API
+	// of each Xiaomi notifier for dead tokens; 0 = xiaomi.PollInterval.
+	FeedbackPollInterval time.Duration
+
 	Logger *slog.Logger
 	// Out receives the one-time bootstrap token notice (stdout).
 	Out io.Writer
@@ -71,13 +78,19 @@ type Node struct {
 	log  *slog.Logger
 	name string
 
-	store    *persistence.Store
-	system   *actor.ActorSystem
-	cluster  *cluster.Cluster
-	members  *membership.Provider
-	delivery *delivery.Registry
-	apps     *app.Cache
-	ingest   *actor.PID
+	store   *persistence.Store
+	system  *actor.ActorSystem
+	cluster *cluster.Cluster
+	members *membership.Provider
+	ring    *ring.Manager
+	regs    *replication.Registers
+	// stopAntiEntropy ends the background anti-entropy pass.
+	stopAntiEntropy context.CancelFunc
+	delivery        *delivery.Registry
+	apps            *app.Cache
+	ingest          *actor.PID
+	// feedback unbinds the dead tokens vendors report by polling.
+	feedback *feedback.Poller
 
 	// Reporting: every decision and outcome goes to events, which feeds
 	// the app webhooks and the statistics.
@@ -135,6 +148,7 @@ func Start(opts Options) (_ *Node, err error) {
 	if err := n.startCluster(); err != nil {
 		return nil, err
 	}
+	n.startFeedback() // dead-token polls, node/tokens.go
 
 	handler := api.New(api.Options{
 		Backend:        &backend{n: n, stats: n.stats},
@@ -194,7 +208,20 @@ func (n *Node) startCluster() (err error) {
 	n.system = actor.NewActorSystem(actor.WithLoggerFactory(
 		func(*actor.ActorSystem) *slog.Logger { return actorLog }))
 
+	// The ring (the nodes that replicate registers) travels in memberlist's
+	// push/pull state, so it exists before membership starts.
+	n.ring, err = ring.New(ring.Config{
+		NodeName: n.name,
+		Store:    n.store,
+		Migrate:  n.migrate,
+		Logger:   n.log.With("component", "ring"),
+	})
+	if err != nil {
+		return fmt.Errorf("start ring: %w", err)
+	}
 	n.members, err = membership.NewProvider(membership.Config{
+		State:      n.ring,
+		HTTPAddr:   n.listener.Addr().String(),
 		NodeName:   n.name,
 		GossipAddr: n.opts.GossipAddr,
 		Seeds:      n.opts.Seeds,
@@ -220,14 +247,19 @@ func (n *Node) startCluster() (err error) {
 		Now:            time.Now,
 	})
 
-	registers := persistence.NewLocalRegisters(n.store, n.name)
+	// Every register (user, app, token) is replicated on the ring: the
+	// grains see only the Registers interface, a lone node being a ring
+	// of one.
+	n.regs = replication.NewRegisters(n.system, n.store, n.ring,
+		n.log.With("component", "replication"))
+	registers := n.regs
 	names := user.NewNames()
 	appKind := app.NewKind(app.Deps{
 		Registers: registers, Cache: n.apps, Logger: n.log.With("component", "app"),
 		Now: time.Now, IdleTimeout: n.opts.GrainIdleTimeout,
 	})
 	userKind := user.NewKind(user.Deps{
-		Registers: registers, Store: n.store, Apps: n.apps, Delivery: n.delivery,
+		Registers: registers, Store: n.store, Soft: n.regs, Apps: n.apps, Delivery: n.delivery,
 		Logger: n.log.With("component", "user"), Now: time.Now,
 		IdleTimeout: n.opts.GrainIdleTimeout,
 		// A busy user's soft state is written at most twice a second; with
@@ -238,11 +270,13 @@ func (n *Node) startCluster() (err error) {
 		Names:          names,
 	})
 
-	for _, k := range []*cluster.Kind{appKind, userKind} {
+	tokenKind := n.tokenKind(registers) // token ownership, node/tokens.go
+
+	for _, k := range []*cluster.Kind{appKind, userKind, tokenKind} {
 		k.Props = k.Props.Configure(actor.WithDispatcher(pool))
 	}
 	cfg := cluster.Configure(n.opts.ClusterName, n.members, disthash.New(),
-		remote.Configure(host, port), cluster.WithKinds(appKind, userKind))
+		remote.Configure(host, port), cluster.WithKinds(appKind, userKind, tokenKind))
 	n.cluster = cluster.New(n.system, cfg)
 	n.apps.SetCluster(n.cluster)
 
@@ -258,6 +292,18 @@ func (n *Node) startCluster() (err error) {
 	if err != nil {
 		return err
 	}
+	// The acceptor answers the other nodes' register requests; it must run
+	// before the ring admits this node and others start asking it.
+	if _, err := replication.SpawnAcceptor(n.system, n.store,
+		n.log.With("component", "acceptor")); err != nil {
+		return fmt.Errorf("spawn register acceptor: %w", err)
+	}
+	if err := n.ring.Start(n.members); err != nil {
+		return fmt.Errorf("start ring: %w", err)
+	}
+	if err := n.startAntiEntropy(); err != nil {
+		return err
+	}
 
 	n.ingest, err = fanout.SpawnIngest(n.system, fanout.Deps{
 		Cluster: n.cluster, Apps: n.apps, Logger: n.log.With("component", "fanout"),
@@ -266,6 +312,29 @@ func (n *Node) startCluster() (err error) {
 	if err != nil {
 		return fmt.Errorf("spawn ingest: %w", err)
 	}
+	return nil
+}
+
+// migrate copies the registers whose replica set changed between two ring
+// views; the ring manager calls it after each change it sees.
+func (n *Node) migrate(ctx context.Context, from, to ring.View) error {
+	if n.regs == nil {
+		return errors.New("registers not started")
+	}
+	return n.regs.Migrate(ctx, from, to)
+}
+
+// startAntiEntropy runs the background pass that copies newer register
+// values onto replicas that fell behind (a node that was down, a write
+// acknowledged by a majority only).
+func (n *Node) startAntiEntropy() error {
+	ae, err := replication.NewAntiEntropy(n.regs, 0)
+	if err != nil {
+		return fmt.Errorf("start anti-entropy: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n.stopAntiEntropy = cancel
+	go ae.Run(ctx)
 	return nil
 }
 
@@ -302,6 +371,9 @@ func (n *Node) stop(ctx context.Context) {
 	} else if n.listener != nil {
 		n.listener.Close()
 	}
+	if n.feedback != nil {
+		n.feedback.Stop()
+	}
 	if n.delivery != nil {
 		n.delivery.Stop()
 	}
@@ -321,6 +393,15 @@ func (n *Node) stop(ctx context.Context) {
 		if err := n.stats.Close(); err != nil {
 			n.log.Warn("stop statistics", "err", err)
 		}
+	}
+	if n.stopAntiEntropy != nil {
+		n.stopAntiEntropy()
+	}
+	if n.ring != nil {
+		n.ring.Stop()
+	}
+	if n.regs != nil {
+		n.regs.Close()
 	}
 	if n.store != nil {
 		if err := n.store.Close(); err != nil {

@@ -379,3 +379,10 @@ func (l pebbleLogger) Fatalf(format string, args ...any) {
 	l.log.Error(msg)
 	panic(msg)
 }
+
+// MaxKeyLen and MaxValueLen bound register keys and values, for layers
+// that check input before it reaches a store.
+const (
+	MaxKeyLen   = maxKeyLen
+	MaxValueLen = maxValueLen
+)

@@ -100,9 +100,6 @@ func (s State) check() error {
 			return fmt.Errorf("%w: nodes: %q is tombstoned", ErrBadState, n.Name)
 		}
 	}
-	if len(s.View.Nodes) == 0 && (s.View.Epoch != 0 || s.View.Previous != nil) {
-		return fmt.Errorf("%w: nodes: empty at epoch %d", ErrBadState, s.View.Epoch)
-	}
 	return nil
 }
 

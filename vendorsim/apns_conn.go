@@ -388,8 +388,9 @@ func (ac *apnsConn) setPeerWindow(w int32) error {
 // onWindowUpdate grows a send window and sends what waited for it.
 func (ac *apnsConn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
 	inc := int64(f.Increment)
+	// The framer already refuses a zero increment.
 	if f.StreamID == 0 {
-		if inc == 0 || int64(ac.sendWin)+inc > maxWindow {
+		if int64(ac.sendWin)+inc > maxWindow {
 			return http2.ConnectionError(http2.ErrCodeFlowControl)
 		}
 		ac.sendWin += int32(inc)
@@ -403,9 +404,6 @@ func (ac *apnsConn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	case s == nil:
 		return nil // closed or refused: late updates are harmless
-	case inc == 0:
-		ac.resetLocked(s.id, http2.ErrCodeProtocol)
-		return nil
 	case int64(s.sendWin)+inc > maxWindow:
 		ac.resetLocked(s.id, http2.ErrCodeFlowControl)
 		return nil

@@ -116,16 +116,68 @@ func checkNoLoss(t *testing.T, sim *Sim, answers int64) {
 		answers, c.GoAways, c.Connections, c.RefusedStreams, c.PeakInFlight)
 }
 
-// strictTransport is an http2.Transport as vendors/apns builds it: one
-// connection at a time, callers wait for a free stream.
+// strictTransport is an http2.Transport as vendors/apns builds it (one
+// connection at a time, callers wait for a free stream) plus a connection
+// pool that reserves no streams: x/net's own pool deadlocks a strict
+// transport whose server announces a limit below the number of waiting
+// requests (golang/go#70809), which APNs does at every connection start.
 func strictTransport(t *testing.T, sim *Sim) *http2.Transport {
 	t.Helper()
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(sim.CAPEM())
 	tr := &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: pool},
 		StrictMaxConcurrentStreams: true}
-	t.Cleanup(tr.CloseIdleConnections)
+	tr.ConnPool = &oneConnPool{tr: tr}
+	t.Cleanup(func() { tr.ConnPool.(*oneConnPool).close() })
 	return tr
+}
+
+// oneConnPool keeps one connection and replaces it once it can take no
+// more requests (GOAWAY, closed). It never calls ReserveNewRequest.
+type oneConnPool struct {
+	tr *http2.Transport
+
+	mu  sync.Mutex
+	cc  *http2.ClientConn
+	all []*http2.ClientConn
+}
+
+func (p *oneConnPool) GetClientConn(req *http.Request, addr string) (*http2.ClientConn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cc != nil && p.cc.CanTakeNewRequest() {
+		return p.cc, nil
+	}
+	conf := p.tr.TLSClientConfig.Clone()
+	conf.NextProtos = []string{http2.NextProtoTLS}
+	conn, err := tls.Dial("tcp", addr, conf)
+	if err != nil {
+		return nil, err
+	}
+	cc, err := p.tr.NewClientConn(conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	p.cc = cc
+	p.all = append(p.all, cc)
+	return cc, nil
+}
+
+func (p *oneConnPool) MarkDead(cc *http2.ClientConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cc == cc {
+		p.cc = nil
+	}
+}
+
+func (p *oneConnPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, cc := range p.all {
+		cc.Close()
+	}
 }
 
 func TestAPNsConnNoLossHTTP2Transport(t *testing.T) {

@@ -24,11 +24,11 @@ func TestAPNsConnInitialSettingsThenLimitOpens(t *testing.T) {
 
 	first := rc.await("server SETTINGS", func(f rawFrame) bool { return f.typ == http2.FrameSettings })
 	want := map[http2.SettingID]uint32{
-		http2.SettingHeaderTableSize:       4096,
-		http2.SettingMaxConcurrentStreams:  1,
-		http2.SettingInitialWindowSize:     65535,
-		http2.SettingMaxFrameSize:          16384,
-		http2.SettingMaxHeaderListSize:     8000,
+		http2.SettingHeaderTableSize:      4096,
+		http2.SettingMaxConcurrentStreams: 1,
+		http2.SettingInitialWindowSize:    65535,
+		http2.SettingMaxFrameSize:         16384,
+		http2.SettingMaxHeaderListSize:    8000,
 	}
 	for id, v := range want {
 		if got, ok := first.settings[id]; !ok || got != v {
@@ -44,7 +44,9 @@ func TestAPNsConnInitialSettingsThenLimitOpens(t *testing.T) {
 	raised := rc.index(func(f rawFrame) bool {
 		return f.typ == http2.FrameSettings && f.settings[http2.SettingMaxConcurrentStreams] == 1000
 	})
-	answered := rc.index(func(f rawFrame) bool { return f.typ == http2.FrameHeaders && f.stream == id })
+	answered := rc.index(func(f rawFrame) bool {
+		return f.typ == http2.FrameHeaders && f.stream == id
+	})
 	if raised < 0 || raised > answered {
 		t.Fatalf("frames %v: want SETTINGS MAX_CONCURRENT_STREAMS=1000 before the answer", rc.seen)
 	}
@@ -112,7 +114,9 @@ func TestAPNsConnShrinksAfterRejectionAndGrowsBack(t *testing.T) {
 		v, ok := f.settings[http2.SettingMaxConcurrentStreams]
 		return f.typ == http2.FrameSettings && ok && v == 1
 	})
-	answered := rc.index(func(f rawFrame) bool { return f.typ == http2.FrameHeaders && f.stream == bad })
+	answered := rc.index(func(f rawFrame) bool {
+		return f.typ == http2.FrameHeaders && f.stream == bad
+	})
 	if shrunk < 0 || shrunk > answered {
 		t.Fatalf("frames %v: want SETTINGS MAX_CONCURRENT_STREAMS=1 before the rejection", rc.seen)
 	}
@@ -124,8 +128,11 @@ func TestAPNsConnShrinksAfterRejectionAndGrowsBack(t *testing.T) {
 	if i := rc.index(func(f rawFrame) bool { return f.stream == h1 }); i >= 0 {
 		t.Errorf("oldest stream %d got %v, want it kept", h1, rc.seen[i])
 	}
-	refused := sim.Received(Filter{Outcome: OutcomeRetryable})
-	if len(refused) != 2 || refused[0].VendorCode != codeRefusedStream {
+	// Their handlers record them once they see the refusal.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	refused, err := sim.Wait(ctx, 2, Filter{Outcome: OutcomeRetryable})
+	if err != nil || len(refused) != 2 || refused[0].VendorCode != codeRefusedStream {
 		t.Errorf("records of refused streams = %+v, want 2 REFUSED_STREAM", refused)
 	}
 
@@ -219,7 +226,8 @@ func TestAPNsConnExpiredTokenGoAway(t *testing.T) {
 		t.Fatalf("push = %d %q, want 403 ExpiredProviderToken", status, reason)
 	}
 	g := rc.await("GOAWAY", func(f rawFrame) bool { return f.typ == http2.FrameGoAway })
-	if g.code != http2.ErrCodeNo || g.last != id || string(g.data) != `{"reason":"ExpiredProviderToken"}` {
+	if g.code != http2.ErrCodeNo || g.last != id ||
+		string(g.data) != `{"reason":"ExpiredProviderToken"}` {
 		t.Fatalf("GOAWAY = %v, want NO_ERROR last %d {\"reason\":\"ExpiredProviderToken\"}", g, id)
 	}
 	rc.drain()
@@ -339,7 +347,8 @@ func TestAPNsConnClientConnLimit(t *testing.T) {
 
 func TestAPNsConnMaxStreamsAtRunTime(t *testing.T) {
 	sim, creds := startSim(t)
-	if err := sim.SetFaults(FaultSet{Vendors: map[string]Faults{VendorAPNs: {MaxStreams: 7}}}); err != nil {
+	fs := FaultSet{Vendors: map[string]Faults{VendorAPNs: {MaxStreams: 7}}}
+	if err := sim.SetFaults(fs); err != nil {
 		t.Fatal(err)
 	}
 	cc := clientConn(t, sim)
@@ -431,5 +440,61 @@ func waitInFlight(t *testing.T, sim *Sim, n int64) {
 			t.Fatalf("in flight = %d, want %d", sim.Counters()[VendorAPNs].InFlight, n)
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func TestAPNsTokenKnobs(t *testing.T) {
+	sim, creds := startSim(t)
+	key := p8Key(t, creds)
+	now := time.Now()
+	jwtAt := func(age time.Duration) string {
+		return mintJWT(t, key, creds.APNs.KeyID, creds.APNs.TeamID, now.Add(-age))
+	}
+	zero := Duration(0)
+
+	// token_ttl 1m: a 2-minute-old token has expired.
+	if err := sim.SetFaults(FaultSet{Global: Faults{TokenTTL: Duration(time.Minute)}}); err != nil {
+		t.Fatal(err)
+	}
+	got := mustSend(t, h2Client(t, sim), sim, defaultPush(creds, jwtAt(2*time.Minute)))
+	if got.status != 403 || got.reason != "ExpiredProviderToken" {
+		t.Errorf("2-minute-old token with token_ttl 1m = %d %q, want 403 ExpiredProviderToken",
+			got.status, got.reason)
+	}
+
+	// jwt_update_window 0: switching tokens on a connection is allowed.
+	if err := sim.SetFaults(FaultSet{Global: Faults{JWTUpdateWindow: &zero}}); err != nil {
+		t.Fatal(err)
+	}
+	c := h2Client(t, sim)
+	for i, tok := range []string{jwtAt(time.Minute), jwtAt(0)} {
+		if got := mustSend(t, c, sim, defaultPush(creds, tok)); got.status != 200 {
+			t.Errorf("token %d with jwt_update_window 0 = %d %q, want 200", i, got.status, got.reason)
+		}
+	}
+}
+
+func TestAPNsConnCloseSendsShutdownGoAway(t *testing.T) {
+	sim, creds := startSim(t)
+	rc := dialRaw(t, sim, nil)
+	id := rc.send(defaultPush(creds, freshJWT(t, creds)))
+	if status, _ := rc.answer(id); status != 200 {
+		t.Fatalf("push = %d, want 200", status)
+	}
+
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		sim.Close()
+	}()
+	g := rc.await("GOAWAY", func(f rawFrame) bool { return f.typ == http2.FrameGoAway })
+	if g.code != http2.ErrCodeNo || g.last != id || string(g.data) != `{"reason":"Shutdown"}` {
+		t.Fatalf("GOAWAY = %v, want NO_ERROR last %d {\"reason\":\"Shutdown\"}", g, id)
+	}
+	rc.drain()
+	rc.conn.Close()
+	<-closed
+	if n := sim.Counters()[VendorAPNs].GoAways; n != 1 {
+		t.Errorf("goaways = %d, want 1", n)
 	}
 }

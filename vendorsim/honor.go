@@ -129,7 +129,7 @@ var honorMagic = MagicAnswers[honorAnswer]{
 type honorServer struct {
 	env    *VendorEnv
 	creds  *honorCreds
-	tokens *TokenIssuer
+	tokens *hwTokens
 }
 
 func newHonorServer(env *VendorEnv, creds any) (http.Handler, error) {
@@ -137,7 +137,7 @@ func newHonorServer(env *VendorEnv, creds any) (http.Handler, error) {
 	if !ok {
 		return nil, errors.New("honor: unexpected credentials type")
 	}
-	return &honorServer{env: env, creds: c, tokens: env.NewTokenIssuer(c.ttl)}, nil
+	return &honorServer{env: env, creds: c, tokens: newHWTokens(env, c.ttl)}, nil
 }
 
 // honorSendPath matches /api/v1/<app_id>/sendMessage.

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -177,7 +178,7 @@ var huaweiOutcomes = map[string]string{
 type huaweiServer struct {
 	env    *VendorEnv
 	creds  *huaweiCreds
-	tokens *TokenIssuer
+	tokens *hwTokens
 }
 
 func newHuaweiServer(env *VendorEnv, creds any) (http.Handler, error) {
@@ -185,7 +186,7 @@ func newHuaweiServer(env *VendorEnv, creds any) (http.Handler, error) {
 	if !ok {
 		return nil, errors.New("huawei: unexpected credentials type")
 	}
-	return &huaweiServer{env: env, creds: c, tokens: env.NewTokenIssuer(c.ttl)}, nil
+	return &huaweiServer{env: env, creds: c, tokens: newHWTokens(env, c.ttl)}, nil
 }
 
 // huaweiSendPath matches /v2/<project_id>/messages:send and the v1 form
@@ -336,7 +337,9 @@ func (hs *huaweiServer) decide(r *http.Request, x *Exchange) (huaweiAnswer, time
 	case mm.Scripted && !hwDeadMagic(mm.Prefix):
 		return mm.Answer, 0
 	case mm.Scripted && hwAllDead(req):
-		return mm.Answer, 0 // dead among good tokens is judged below
+		// Every token dead: 80300007 at once. Dead tokens among good
+		// ones are listed in 80100000 after the payload checks.
+		return mm.Answer, 0
 	}
 
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
@@ -507,7 +510,7 @@ func hwSizeWithoutTokens(body []byte, strip func(map[string]any)) int {
 // hwServeToken is the OAuth2 client_credentials token endpoint
 // of Huawei and Honor: a form with grant_type, client_id, client_secret;
 // refusals are 400 {"error","error_description"} (VENDORS.md §4).
-func hwServeToken(env *VendorEnv, tokens *TokenIssuer, w http.ResponseWriter,
+func hwServeToken(env *VendorEnv, tokens *hwTokens, w http.ResponseWriter,
 	r *http.Request, secretOf func(clientID string) (string, bool)) {
 
 	env.CountTokenFetch()
@@ -562,4 +565,63 @@ func (s *Sim) ExpireVendorTokens(vendor string) bool {
 		ti.ExpireAll()
 	}
 	return true
+}
+
+// hwTokens issues the access tokens of Huawei and Honor. Their lifetime is
+// the fault set's token_ttl when set (read at each issue, so PUT
+// /_sim/faults changes it for the next token), else the section's.
+type hwTokens struct {
+	env *VendorEnv
+	ttl time.Duration // the section's; 0 = DefaultTokenTTL
+
+	// mu guards byTTL: one issuer per lifetime in use, all reset with the
+	// simulator.
+	mu    sync.Mutex
+	byTTL map[time.Duration]*TokenIssuer
+}
+
+func newHWTokens(env *VendorEnv, ttl time.Duration) *hwTokens {
+	if ttl <= 0 {
+		ttl = DefaultTokenTTL
+	}
+	t := &hwTokens{env: env, ttl: ttl, byTTL: map[time.Duration]*TokenIssuer{}}
+	t.issuer(ttl)
+	return t
+}
+
+// issuer returns the issuer of tokens that live ttl.
+func (t *hwTokens) issuer(ttl time.Duration) *TokenIssuer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ti, ok := t.byTTL[ttl]
+	if !ok {
+		ti = t.env.NewTokenIssuer(ttl)
+		t.byTTL[ttl] = ti
+	}
+	return ti
+}
+
+// Issue makes a token for subject with the lifetime in force now.
+func (t *hwTokens) Issue(subject string) (string, time.Duration) {
+	ttl := time.Duration(t.env.Faults().TokenTTL)
+	if ttl <= 0 {
+		ttl = t.ttl
+	}
+	return t.issuer(ttl).Issue(subject)
+}
+
+// Check finds tok in any issuer.
+func (t *hwTokens) Check(tok string) (string, TokenState) {
+	t.mu.Lock()
+	issuers := make([]*TokenIssuer, 0, len(t.byTTL))
+	for _, ti := range t.byTTL {
+		issuers = append(issuers, ti)
+	}
+	t.mu.Unlock()
+	for _, ti := range issuers {
+		if subject, state := ti.Check(tok); state != TokenUnknown {
+			return subject, state
+		}
+	}
+	return "", TokenUnknown
 }

@@ -244,3 +244,25 @@ func TestHuaweiHang(t *testing.T) {
 		t.Errorf("hang record = %d %q, want no answer", rec.Status, rec.VendorCode)
 	}
 }
+
+func TestHuaweiFaultTokenTTL(t *testing.T) {
+	sim, creds := startSim(t)
+	f := creds.Vendors[VendorHuawei]
+	tokenURL := sim.Endpoint(VendorHuawei) + huaweiTokenPath
+	c := fakeClient(t, sim, true)
+
+	ttl := Duration(90 * time.Second)
+	if err := sim.SetFaults(FaultSet{Vendors: map[string]Faults{
+		VendorHuawei: {TokenTTL: ttl}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, out := oauthToken(t, c, tokenURL, f["client_id"], f["client_secret"])
+	if out["expires_in"] != 90.0 {
+		t.Errorf("expires_in with token_ttl 90s = %v, want 90", out["expires_in"])
+	}
+	status, ans, _ := hwPost(t, c, sim.Endpoint(VendorHuawei)+"/v2/"+f["project_id"]+
+		"/messages:send", out["access_token"].(string), nil, hwBody([]string{"tok"}, nil))
+	if status != 200 || ans["code"] != hwSuccess {
+		t.Errorf("push with that token: %d %v", status, ans)
+	}
+}

@@ -82,7 +82,7 @@ func init() {
 	})
 }
 
-// vivoSection is the vivo section of vivosim.yaml.
+// vivoSection is the vivo section of vendorsim.yaml.
 type vivoSection struct {
 	Apps []vivoApp `yaml:"apps"`
 	// TokenTTL is the authToken lifetime; 0 is vivo's 24 h.

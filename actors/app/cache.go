@@ -105,3 +105,16 @@ func (c *Cache) Request(ctx context.Context, appKey string, req any) (any, error
 	}
 	return reply, nil
 }
+
+// All returns every record this node holds, keyed by appkey, without
+// loading anything. The map is the caller's; the records are shared and
+// must not be modified.
+func (c *Cache) All() map[string]*messages.AppRecord {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make(map[string]*messages.AppRecord, len(c.records))
+	for k, rec := range c.records {
+		out[k] = rec
+	}
+	return out
+}

@@ -27,6 +27,15 @@ type (
 	}
 	// retryDue fires when a job's backoff has passed.
 	retryDue struct{ job *job }
+	// paceDue fires when the token bucket has a token again, or a probe
+	// or a pause is due.
+	paceDue struct{}
+	// pauseNotifier pauses sending until a time (a daily cap seen here
+	// or on another node).
+	pauseNotifier struct {
+		until  time.Time
+		reason string
+	}
 	// retire: the registry forgot this idle actor; stop when empty.
 	retire struct{}
 	// shutdown: answer everything not in flight, stop when empty.
@@ -47,16 +56,17 @@ type job struct {
 	apnsID  string
 	first   time.Time // start of the first attempt; zero until then
 	retries int       // retries made so far
+	probe   bool      // this attempt probes an open circuit
 	timer   *time.Timer
 }
 
-// notifierActor delivers the pushes of one notifier.
-//
-// TODO: VENDORS.md §1.4-1.5 pacing is not built yet: no token bucket, no
-// halving of the in-flight cap on throttled answers, no circuit breaker
-// that marks a notifier unhealthy after credential errors. The in-flight
-// cap is the fixed MaxInFlight. Its state is touched
+// notifierActor delivers the pushes of one notifier. Its state is touched
 // only from Receive; workers and timers talk back through messages.
+//
+// Every start goes through pump, which applies VENDORS.md §1.4-1.6 in
+// order: a paused notifier (daily cap) answers error, an open circuit
+// answers fail except for its probe, and the pacer's in-flight cap and
+// token bucket decide how many start now.
 type notifierActor struct {
 	reg    *Registry
 	opts   *Options
@@ -92,9 +102,25 @@ type notifierActor struct {
 	draining bool // retired or shut down: stop once empty
 	// shuttingDown refuses new sends and retries (Registry.Stop).
 	shuttingDown bool
+
+	// Resilience of VENDORS.md §1.4-1.6 (pacing.go).
+	pacer     *vendors.Pacer
+	circuit   breaker
+	guard     unbindGuard
+	lastAlert time.Time
+	// pausedUntil is the end of a daily-cap pause; zero when sending.
+	pausedUntil time.Time
+	pauseReason string
+	// paceTimer wakes pump when the bucket refills or a probe is due;
+	// nil when none is set.
+	paceTimer *time.Timer
+	// health is what Registry.Health reads; published on changes.
+	health *healthSlot
 }
 
-func newNotifierActor(r *Registry, key, appKey, name string, done chan struct{}) *notifierActor {
+func newNotifierActor(r *Registry, key, appKey, name string, done chan struct{},
+	health *healthSlot) *notifierActor {
+
 	ctx, cancel := context.WithCancel(context.Background())
 	return &notifierActor{
 		reg:    r,
@@ -113,6 +139,10 @@ func newNotifierActor(r *Registry, key, appKey, name string, done chan struct{})
 		ctx:     ctx,
 		cancel:  cancel,
 		waiting: map[*job]struct{}{},
+		pacer: vendors.NewPacer(vendors.PaceConfig{MaxInFlight: r.opts.MaxInFlight,
+			Rate: r.opts.NotifierRate}, r.opts.Now()),
+		circuit: breaker{interval: r.opts.ProbeInterval},
+		health:  health,
 	}
 }
 
@@ -127,6 +157,12 @@ func (a *notifierActor) Receive(c actor.Context) {
 		a.onAttemptDone(c, m)
 	case *retryDue:
 		a.onRetryDue(c, m.job)
+	case *paceDue:
+		a.paceTimer = nil
+		a.pump(c)
+	case *pauseNotifier:
+		a.pause(m.until, m.reason)
+		a.pump(c)
 	case *actor.ReceiveTimeout:
 		a.onIdle(c)
 	case *retire:
@@ -162,12 +198,8 @@ func (a *notifierActor) onSend(c actor.Context, m *sendRequest) {
 		a.reg.reply(s, a.provider, stopped(s, vendors.StatusError, DetailPushFailed, ReasonOverloaded))
 		return
 	}
-	j := &job{send: s, apnsID: apnsID(s.MsgId, s.DeviceToken)}
-	if a.inFlight < a.opts.MaxInFlight {
-		a.start(c, j)
-		return
-	}
-	a.queue = append(a.queue, j)
+	a.queue = append(a.queue, &job{send: s, apnsID: apnsID(s.MsgId, s.DeviceToken)})
+	a.pump(c)
 }
 
 // rebuildIfChanged makes a new client when the notifier changed since the
@@ -182,6 +214,11 @@ func (a *notifierActor) rebuildIfChanged(n *messages.Notifier) {
 		a.client = nil
 	}
 	a.built, a.modified = true, n.Modified
+	// New credentials deserve a new verdict.
+	if a.circuit.open {
+		a.circuit.reset()
+		a.publish()
+	}
 
 	a.client, a.buildErr = a.build(n)
 	if a.buildErr != nil {
@@ -245,8 +282,8 @@ func (a *notifierActor) start(c actor.Context, j *job) {
 	ctx, cancel := context.WithTimeout(a.ctx, j.first.Add(a.policy.window).Sub(now))
 	a.inFlight++
 	a.ensureWorkers(c)
-	// Never blocks: the channel holds MaxInFlight and at most that many
-	// attempts are in flight.
+	// Never blocks: the channel holds MaxInFlight and the pacer's cap
+	// never exceeds it.
 	a.work <- attemptWork{ctx: ctx, cancel: cancel, job: j, client: a.client}
 }
 
@@ -275,29 +312,26 @@ func (a *notifierActor) ensureWorkers(c actor.Context) {
 // each result to the actor as a message, so the actor's state is only
 // touched from its mailbox.
 func (a *notifierActor) worker(work <-chan attemptWork, self *actor.PID, system *actor.ActorSystem) {
-	onInvalid, appKey := a.opts.OnTokenInvalid, a.appKey
 	for w := range work {
 		s := w.job.send
 		res := w.client.Push(w.ctx, s.DeviceToken, s.Notification, w.job.apnsID)
 		w.cancel()
-		if res.Class == vendors.TokenInvalid && onInvalid != nil {
-			onInvalid(appKey, s.Recipient, &messages.Unbind{
-				DeviceId:     s.DeviceId,
-				NotifierName: s.NotifierName,
-				DeviceToken:  s.DeviceToken,
-				NotAfter:     res.Timestamp,
-			})
-		}
 		system.Root.Send(self, &attemptDone{job: w.job, res: res})
 	}
 }
 
-// onAttemptDone frees the slot, then retries or answers.
+// onAttemptDone frees the slot, lets the resilience state learn from the
+// answer, then retries or answers.
 func (a *notifierActor) onAttemptDone(c actor.Context, m *attemptDone) {
 	a.inFlight--
-	j, res := m.job, m.res
+	j := m.job
+	res := a.learn(j, m.res)
+	j.probe = false
 
 	delay, again := a.policy.next(res, j.retries, j.first, a.opts.Now())
+	if again && !a.pausedUntil.IsZero() {
+		again = false // a daily cap lasts hours: answer now
+	}
 	if again && !a.shuttingDown {
 		j.retries++
 		a.waiting[j] = struct{}{}
@@ -308,7 +342,7 @@ func (a *notifierActor) onAttemptDone(c actor.Context, m *attemptDone) {
 	} else {
 		a.finish(j, res)
 	}
-	a.startQueued(c)
+	a.pump(c)
 }
 
 // onRetryDue puts a job whose backoff passed back to work, ahead of new
@@ -318,28 +352,22 @@ func (a *notifierActor) onRetryDue(c actor.Context, j *job) {
 		return // answered already by shutdown
 	}
 	delete(a.waiting, j)
-	if a.inFlight < a.opts.MaxInFlight {
-		a.start(c, j)
-		return
-	}
 	a.queue = append([]*job{j}, a.queue...)
+	a.pump(c)
 }
 
-// startQueued fills free slots from the queue.
-func (a *notifierActor) startQueued(c actor.Context) {
-	for a.inFlight < a.opts.MaxInFlight && len(a.queue) > 0 {
-		j := a.queue[0]
-		a.queue[0] = nil
-		a.queue = a.queue[1:]
-		a.start(c, j)
-	}
-	if len(a.queue) == 0 {
-		a.queue = nil // let a drained backlog's array go
-	}
-}
-
-// finish answers the job's final outcome.
+// finish answers the job's final outcome; a token-invalid one also
+// unbinds the device through its user grain.
 func (a *notifierActor) finish(j *job, res vendors.Result) {
+	s := j.send
+	if res.Class == vendors.TokenInvalid && a.opts.OnTokenInvalid != nil {
+		a.opts.OnTokenInvalid(a.appKey, s.Recipient, &messages.Unbind{
+			DeviceId:     s.DeviceId,
+			NotifierName: s.NotifierName,
+			DeviceToken:  s.DeviceToken,
+			NotAfter:     res.Timestamp,
+		})
+	}
 	o := outcome(j.send, res)
 	if res.Class != vendors.Delivered {
 		a.log.Debug("push failed", "token", vendors.MaskToken(j.send.DeviceToken),
@@ -352,7 +380,9 @@ func (a *notifierActor) finish(j *job, res vendors.Result) {
 // onIdle retires the actor when it holds no work; otherwise it waits for
 // another idle period.
 func (a *notifierActor) onIdle(c actor.Context) {
-	if a.inFlight == 0 && len(a.queue) == 0 && len(a.waiting) == 0 {
+	// A paused notifier stays, so the pause and its health entry last.
+	paused := !a.pausedUntil.IsZero() && a.opts.Now().Before(a.pausedUntil)
+	if a.inFlight == 0 && len(a.queue) == 0 && len(a.waiting) == 0 && !paused {
 		a.reg.retire(a.key, c.Self())
 		return
 	}
@@ -384,6 +414,9 @@ func (a *notifierActor) stopIfDrained(c actor.Context) {
 
 func (a *notifierActor) onStopped() {
 	a.cancel()
+	if a.paceTimer != nil {
+		a.paceTimer.Stop()
+	}
 	if a.work != nil {
 		close(a.work)
 	}

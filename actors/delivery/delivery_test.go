@@ -38,11 +38,16 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func newHarness(t *testing.T, opts Options) *harness {
+// newHarness starts an emulator, after editing its credentials config
+// with edit when given, and a registry on it.
+func newHarness(t *testing.T, opts Options, edit ...func(cfg map[string]any)) *harness {
 	t.Helper()
 	creds, err := vendorsim.GenCreds(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, e := range edit {
+		editConfig(t, creds.ConfigFile, e)
 	}
 	sim, err := vendorsim.Start(vendorsim.Config{CredsFile: creds.ConfigFile})
 	if err != nil {

@@ -7,14 +7,23 @@
 // Each actor keeps a bounded queue (a full one answers "overloaded" at
 // once), runs at most MaxInFlight vendor requests in goroutines that report
 // back as messages, retries transient failures on timers within SPEC.md
-// §2.6's budget, and stops itself when idle. Callers must not modify a
-// Notifier or Send after handing it to Send.
+// §2.6's budget, and stops itself when idle. It paces its notifier
+// (VENDORS.md §1.5: token bucket, in-flight cap following the
+// connections' streams, halving on throttling, daily-cap pauses), opens a
+// circuit on credential errors and probes it closed (§1.4), and keeps
+// bindings when ambiguous token-invalid answers dominate (§1.6); Health
+// shows that state. Callers must not modify a Notifier or Send after
+// handing it to Send.
 package delivery
 
 import (
+	"cmp"
 	"crypto/x509"
+	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,7 +45,9 @@ const (
 // Options configure a Registry. Zero fields take their defaults.
 type Options struct {
 	// MaxInFlight caps concurrent vendor requests per notifier (default
-	// 256). Higher uses more streams; APNs announces 500 to 1500.
+	// 256). Higher uses more streams; APNs announces 500 to 1500. The cap
+	// in force is lower while the client's connections allow fewer
+	// streams (vendors.StreamLimiter) or after throttled answers.
 	MaxInFlight int
 	// QueueSize caps sends waiting beyond the in-flight ones, retries
 	// waiting for their timer included (default 10000). A full queue
@@ -46,8 +57,9 @@ type Options struct {
 	RootCAs *x509.CertPool
 	// Logger for lifecycle and failures; nil discards.
 	Logger *slog.Logger
-	// OnTokenInvalid is called, from a worker goroutine, when a vendor
-	// says a token is invalid; the caller unbinds it. It must not block.
+	// OnTokenInvalid is called, from the notifier's actor, when a vendor
+	// says a token is invalid (and the unbind guard of VENDORS.md §1.6
+	// agrees); the caller unbinds it. It must not block.
 	OnTokenInvalid func(appKey, recipient string, u *messages.Unbind)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -72,6 +84,17 @@ type Options struct {
 	// Dispatcher runs the notifier actors' mailboxes; nil means
 	// Proto.Actor's default (a new goroutine per run).
 	Dispatcher actor.Dispatcher
+
+	// NotifierRate is each notifier's quota in pushes per second; 0 (the
+	// default) paces only after the vendor throttles (VENDORS.md §1.5).
+	NotifierRate float64
+	// ProbeInterval is how often an unhealthy notifier lets one push
+	// through as a probe (default 30 s).
+	ProbeInterval time.Duration
+	// OnDailyCap is called, from the actor, when a notifier hits its
+	// daily cap and pauses until until; the node tells the other nodes
+	// (which call Registry.Pause). It must not block. nil: not told.
+	OnDailyCap func(appKey, notifier string, until time.Time)
 }
 
 func (o *Options) setDefaults() {
@@ -102,6 +125,9 @@ func (o *Options) setDefaults() {
 	if o.Rand == nil {
 		o.Rand = rand.Float64
 	}
+	if o.ProbeInterval <= 0 {
+		o.ProbeInterval = DefaultProbeInterval
+	}
 }
 
 // Registry finds or creates the delivery actor of a notifier.
@@ -119,8 +145,9 @@ type Registry struct {
 
 // entry is one live delivery actor; done closes when it has stopped.
 type entry struct {
-	pid  *actor.PID
-	done chan struct{}
+	pid    *actor.PID
+	done   chan struct{}
+	health *healthSlot
 }
 
 // NewRegistry makes a registry whose actors run in system.
@@ -167,14 +194,75 @@ func (r *Registry) Send(appKey string, n *messages.Notifier, s *messages.Send) {
 }
 
 func (r *Registry) spawnLocked(key, appKey, name string) *entry {
-	done := make(chan struct{})
+	done, health := make(chan struct{}), &healthSlot{}
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return newNotifierActor(r, key, appKey, name, done)
+		return newNotifierActor(r, key, appKey, name, done, health)
 	})
 	if r.opts.Dispatcher != nil {
 		props = props.Configure(actor.WithDispatcher(r.opts.Dispatcher))
 	}
-	return &entry{pid: r.system.Root.Spawn(props), done: done}
+	return &entry{pid: r.system.Root.Spawn(props), done: done, health: health}
+}
+
+// Pause stops the notifier (appKey, name) on this node until until,
+// answering its pushes error "daily cap" meanwhile: another node saw its
+// daily cap (VENDORS.md §1.5). Bad input or a past until changes nothing.
+func (r *Registry) Pause(appKey, name string, until time.Time) error {
+	switch {
+	case appKey == "":
+		return fmt.Errorf("pause: app_key: %w", ErrEmpty)
+	case name == "":
+		return fmt.Errorf("pause: notifier: %w", ErrEmpty)
+	case !until.After(r.opts.Now()):
+		return fmt.Errorf("pause: until: %w", ErrPast)
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopping {
+		return nil
+	}
+	key := actorKey(appKey, name)
+	e := r.actors[key]
+	if e == nil {
+		e = r.spawnLocked(key, appKey, name)
+		r.actors[key] = e
+	}
+	r.system.Root.Send(e.pid, &pauseNotifier{until: until, reason: ReasonDailyCap})
+	return nil
+}
+
+// Input errors of Pause.
+var (
+	ErrEmpty = errors.New("must not be empty")
+	ErrPast  = errors.New("must be in the future")
+)
+
+// Health lists the resilience state of every live delivery actor on this
+// node, sorted by app and notifier. Actors that have not handled a push
+// yet are left out.
+func (r *Registry) Health() []NotifierHealth {
+	now := r.opts.Now()
+	r.mu.Lock()
+	out := make([]NotifierHealth, 0, len(r.actors))
+	for _, e := range r.actors {
+		h := e.health.v.Load()
+		if h == nil {
+			continue
+		}
+		nh := *h
+		if nh.State == StatePaused && !now.Before(nh.Until) {
+			// The pause is over; the actor notices at its next push.
+			nh.State, nh.Reason, nh.Until = StateHealthy, "", time.Time{}
+		}
+		out = append(out, nh)
+	}
+	r.mu.Unlock()
+
+	slices.SortFunc(out, func(a, b NotifierHealth) int {
+		return cmp.Or(cmp.Compare(a.AppKey, b.AppKey), cmp.Compare(a.Notifier, b.Notifier))
+	})
+	return out
 }
 
 // reply delivers an outcome to the Send's reply_to and reports it to the

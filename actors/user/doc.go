@@ -10,6 +10,10 @@
 // the same decision on a copy of the state and changes nothing (the dry
 // run of POST /push/preview).
 //
+// Bindings: an upsert first claims its (notifier, token) pair through the
+// token grain and has every other user holding it drop it (SPEC.md §4);
+// the grain keeps serving its mailbox meanwhile (see package token).
+//
 // Durability: binding and setting changes are answered only after the
 // register write returned (synced). Soft state is written in batches without
 // waiting for fsync; after a crash it may lag by about a second.

@@ -34,10 +34,15 @@ func splitIdentity(id string) (appKey, user string, ok bool) {
 type Deps struct {
 	Registers persistence.Registers
 	Store     *persistence.Store
-	Apps      *app.Cache
-	Delivery  *delivery.Registry
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Soft writes the user's soft state; the replicated registers send it
+	// on to the other replicas in batches. nil writes to Store only.
+	Soft interface {
+		PutSoft(key string, value []byte) error
+	}
+	Apps     *app.Cache
+	Delivery *delivery.Registry
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// IdleTimeout passivates a grain that received nothing for this long.
 	IdleTimeout time.Duration
 	// SoftFlushDelay batches soft-state writes: the first change schedules
@@ -80,6 +85,8 @@ type grain struct {
 	soft  *messages.UserSoftState
 	// recent indexes soft.Recent by message id for the dedup check.
 	recent map[string]int64
+	// claims are this grain's device-token claims in flight (tokens.go).
+	claims map[pair]*claimState
 
 	softDirty      bool
 	flushScheduled bool
@@ -94,6 +101,11 @@ func (g *grain) Receive(ctx actor.Context) {
 	case *cluster.ClusterInit:
 		g.activate(ctx, m.Identity.Identity)
 	case *actor.ReceiveTimeout:
+		if len(g.claims) > 0 {
+			// A claim's answer is still due; stay until it is given.
+			ctx.SetReceiveTimeout(g.deps.IdleTimeout)
+			return
+		}
 		g.flush()
 		ctx.Stop(ctx.Self())
 	case *actor.Stopping:
@@ -107,7 +119,11 @@ func (g *grain) Receive(ctx actor.Context) {
 	case *messages.PresenceEvent:
 		ctx.Respond(g.presence(ctx, m))
 	case *messages.PutBinding:
-		ctx.Respond(g.putBinding(ctx, m))
+		if reply := g.putBinding(ctx, m); reply != nil {
+			ctx.Respond(reply)
+		}
+	case *messages.ReleaseToken:
+		ctx.Respond(g.releaseToken(ctx, m))
 	case *messages.GetBindings:
 		ctx.Respond(g.getBindings())
 	case *messages.Unbind:
@@ -156,6 +172,7 @@ func (g *grain) activate(ctx actor.Context, identity string) {
 	g.appKey, g.user = appKey, user
 	g.soft = &messages.UserSoftState{Devices: map[string]*messages.DeviceState{}}
 	g.recent = map[string]int64{}
+	g.claims = map[pair]*claimState{}
 	if g.deps.IdleTimeout > 0 {
 		ctx.SetReceiveTimeout(g.deps.IdleTimeout)
 	}
@@ -225,13 +242,20 @@ func (g *grain) flush() {
 	}
 	value, err := proto.Marshal(g.soft)
 	if err == nil {
-		err = g.deps.Store.PutSoft(persistence.UserSoftKey(g.appKey, g.user), value)
+		err = g.softStore().PutSoft(persistence.UserSoftKey(g.appKey, g.user), value)
 	}
 	if err != nil {
 		g.deps.Logger.Warn("write soft state", "app", g.appKey, "user", g.user, "err", err)
 		return
 	}
 	g.softDirty = false
+}
+
+func (g *grain) softStore() interface{ PutSoft(string, []byte) error } {
+	if g.deps.Soft != nil {
+		return g.deps.Soft
+	}
+	return g.deps.Store
 }
 
 // store makes rec durable, then adopts it. On failure the grain keeps its

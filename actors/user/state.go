@@ -59,9 +59,9 @@ func (g *grain) device(deviceID string) *messages.DeviceState {
 // putBinding upserts or deletes bindings (SPEC.md §4) and answers with the
 // device's bindings after the change, once the change is durable.
 //
-// TODO: a (notifier, token) pair given to this user is not yet removed
-// from other users holding it; token ownership across users needs the
-// token register of the replicated cluster (issue 4).
+// An upsert first takes the (notifier, token) pair from any other user
+// holding it (claimBinding, see package token); that answer comes later,
+// from the claim's continuation, and putBinding returns nil.
 func (g *grain) putBinding(ctx actor.Context, m *messages.PutBinding) *messages.BindingsReply {
 	if g.failed {
 		return &messages.BindingsReply{Error: unavailable()}
@@ -69,31 +69,42 @@ func (g *grain) putBinding(ctx actor.Context, m *messages.PutBinding) *messages.
 	if e := messages.ValidatePutBinding(m); e != nil {
 		return &messages.BindingsReply{Error: e}
 	}
+	if m.DeviceToken != "" && m.NotifierName != "" {
+		g.claimBinding(ctx, m)
+		return nil
+	}
+	return g.commitBinding(ctx, m, g.deps.Now().UnixMilli())
+}
 
+// commitBinding applies m, stamping a new or changed binding with stamp
+// (its claim's), makes the change durable and answers with the device's
+// bindings. Pairs the user no longer holds are released afterwards.
+func (g *grain) commitBinding(ctx actor.Context, m *messages.PutBinding,
+	stamp int64) *messages.BindingsReply {
+
+	upsert := m.DeviceToken != "" && m.NotifierName != ""
 	rec := proto.Clone(g.rec).(*messages.UserRecord)
 	now := g.deps.Now().UnixMilli()
-	changed := applyBinding(rec, m, now)
+	changed := applyBinding(rec, m, stamp)
+	if upsert && dropOtherDevices(rec, m.DeviceId, pair{m.NotifierName, m.DeviceToken}) {
+		changed = true
+	}
 	if changed {
 		rec.Modified = now
 		if rec.Created == 0 {
 			rec.Created = now
 		}
+		before := g.rec.Bindings
 		if e := g.store(ctx, rec); e != nil {
 			return &messages.BindingsReply{Error: e}
 		}
+		g.releaseLost(ctx, before, g.rec.Bindings)
 	}
-	if m.DeviceToken != "" && m.NotifierName != "" {
+	if upsert {
 		g.device(m.DeviceId)
 		g.markSoftDirty(ctx)
 	}
-
-	var out []*messages.Binding
-	for _, b := range g.rec.Bindings {
-		if b.DeviceId == m.DeviceId {
-			out = append(out, b)
-		}
-	}
-	return &messages.BindingsReply{Bindings: out}
+	return &messages.BindingsReply{Bindings: g.deviceBindings(m.DeviceId)}
 }
 
 // applyBinding changes rec's bindings as m says and reports whether
@@ -161,9 +172,11 @@ func (g *grain) unbind(ctx actor.Context, m *messages.Unbind) *messages.UnbindRe
 	rec := proto.Clone(g.rec).(*messages.UserRecord)
 	rec.Bindings = slices.Delete(rec.Bindings, i, i+1)
 	rec.Modified = g.deps.Now().UnixMilli()
+	before := g.rec.Bindings
 	if e := g.store(ctx, rec); e != nil {
 		return &messages.UnbindReply{Error: e}
 	}
+	g.releaseLost(ctx, before, g.rec.Bindings)
 	g.deps.Logger.Info("unbound invalid token", "app", g.appKey, "user", g.user,
 		"device", m.DeviceId, "notifier", m.NotifierName)
 	return &messages.UnbindReply{Removed: true}

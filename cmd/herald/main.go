@@ -71,6 +71,8 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		MaxPushWait:         cfg.PushMaxTimeout,
 		Logger:              logger,
 		Out:                 stdout,
+
+		FeedbackPollInterval: cfg.FeedbackPollInterval,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "herald:", oneLine(err))

@@ -47,9 +47,9 @@ func Classify(status int, reason string) vendors.Class {
 func classify400(reason string) vendors.Class {
 	switch reason {
 	case ReasonBadDeviceToken, ReasonDeviceTokenNotForTopic, ReasonMissingDeviceToken:
-		// TODO: BadDeviceToken also signals a sandbox/production mix-up; the
-		// per-notifier guard of VENDORS.md §1.6 that stops unbinding when
-		// these dominate is not built yet.
+		// BadDeviceToken also signals a sandbox/production mix-up: the
+		// delivery actor's unbind guard (VENDORS.md §1.6) turns these into
+		// credential errors when they dominate a notifier's answers.
 		return vendors.TokenInvalid
 	case ReasonIdleTimeout:
 		return vendors.Retryable

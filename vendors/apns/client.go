@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sideshow/apns2"
@@ -81,7 +80,7 @@ type Config struct {
 }
 
 // Client sends pushes for one notifier. It is safe for concurrent use; each
-// Push is one HTTP/2 stream on a shared connection.
+// Push is one HTTP/2 stream on one of the notifier's connections (pool.go).
 type Client struct {
 	creds   *Credentials
 	host    string
@@ -90,14 +89,7 @@ type Client struct {
 	timeout time.Duration
 	now     func() time.Time
 	log     *slog.Logger
-
-	// mu guards the fields below. A fresh connection after an auth
-	// refusal replaces conn, and gen counts replacements so concurrent
-	// refusals renew once (single-flight).
-	mu     sync.Mutex
-	conn   *apns2.Client
-	gen    uint64
-	closed bool
+	pool    *pool
 }
 
 // New checks cfg and builds a client. It does not connect: the first push
@@ -138,7 +130,7 @@ func New(cfg Config) (*Client, error) {
 		c.tlsConf.Certificates = []tls.Certificate{c.creds.Certificate}
 	}
 
-	c.conn = c.newConn(c.newToken())
+	c.pool = newPool(c.host, c.tlsConf, c.timeout, c.newToken, c.log, c.now)
 	return c, nil
 }
 
@@ -177,30 +169,7 @@ func (c *Client) newToken() *token.Token {
 	}
 }
 
-// newConn builds an apns2 client over a transport of its own: one HTTP/2
-// connection pool per notifier, never shared across teams. With
-// StrictMaxConcurrentStreams the transport keeps to one connection and
-// callers wait for a free stream instead of dialing more.
-//
-// TODO: VENDORS.md §2.1 wants 2 connections per notifier growing to 8 while
-// the in-flight cap stays full, and §1.3 a reconnect backoff (1 s doubling
-// to 30 s, ±20 %); this uses one connection that redials on demand.
 // TODO: no gauge yet of the days a p12 certificate has left (§1.2).
-func (c *Client) newConn(tok *token.Token) *apns2.Client {
-	tr := &http2.Transport{
-		TLSClientConfig:            c.tlsConf.Clone(),
-		DialTLSContext:             dialTLS,
-		StrictMaxConcurrentStreams: true,
-		ReadIdleTimeout:            readIdleTimeout,
-		PingTimeout:                pingTimeout,
-	}
-	return &apns2.Client{
-		Host:        c.host,
-		Token:       tok,
-		Certificate: c.creds.Certificate,
-		HTTPClient:  &http.Client{Transport: &answerReader{base: tr}},
-	}
-}
 
 // dialTLS connects in two bounded steps: TCP within dialTimeout, then the
 // TLS handshake within handshakeTimeout.
@@ -247,9 +216,9 @@ func (c *Client) Push(ctx context.Context, deviceToken string, n *messages.Notif
 
 	// An expired or unknown JWT is renewed once, on a new connection,
 	// outside the retry budget (VENDORS.md §1.2, §2.1).
-	res, gen := c.send(ctx, req)
+	res, conn := c.send(ctx, req)
 	if refreshable(res.HTTPStatus, res.Reason) && c.creds.AuthType == AuthP8 {
-		c.renew(gen)
+		c.pool.retire(conn, true)
 		res, _ = c.send(ctx, req)
 	}
 	if res.Class != vendors.Delivered {
@@ -291,22 +260,29 @@ func toNotification(deviceToken, apnsID string, h map[string]string,
 	}
 }
 
-// send makes one attempt and reports the connection generation it used.
-func (c *Client) send(ctx context.Context, req *apns2.Notification) (vendors.Result, uint64) {
-	c.mu.Lock()
-	conn, gen, closed := c.conn, c.gen, c.closed
-	c.mu.Unlock()
-	if closed {
-		return vendors.Result{Class: vendors.Retryable, Err: ErrClosed}, gen
-	}
+// send makes one attempt and reports the connection that answered. A
+// request the server left unprocessed (REFUSED_STREAM, GOAWAY) is resent
+// at once on another connection, up to maxResends times, outside the
+// retry budget (VENDORS.md §1.5).
+func (c *Client) send(ctx context.Context, req *apns2.Notification) (vendors.Result,
+	*poolConn) {
 
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	ans := &answer{}
-	ctx = context.WithValue(ctx, answerKey{}, ans)
+	var refused *poolConn
+	for resends := 0; ; resends++ {
+		conn, err := c.pool.acquire(ctx, refused)
+		if err != nil {
+			return vendors.Result{Class: vendors.Retryable, Err: fmt.Errorf("push: %w", err)},
+				nil
+		}
+		ans := &answer{}
+		resp, err := conn.push.PushWithContext(context.WithValue(ctx, answerKey{}, ans), req)
+		c.pool.release(conn)
+		if ans.status != 0 {
+			return ans.result(resp, req.ApnsID, c.now()), conn
+		}
 
-	resp, err := conn.PushWithContext(ctx, req)
-	if ans.status == 0 {
 		// No answer arrived: network error, timeout, refused stream.
 		// The URL error names the device token: keep only its cause.
 		var ue *url.Error
@@ -316,47 +292,27 @@ func (c *Client) send(ctx context.Context, req *apns2.Notification) (vendors.Res
 		if err == nil {
 			err = errors.New("apns: no answer")
 		}
-		return vendors.Result{Class: vendors.Retryable, Err: fmt.Errorf("push: %w", err)}, gen
+		if unprocessed(err) && resends < maxResends && ctx.Err() == nil {
+			refused = conn
+			continue
+		}
+		return vendors.Result{Class: vendors.Retryable, Err: fmt.Errorf("push: %w", err)}, conn
 	}
-	return ans.result(resp, req.ApnsID, c.now()), gen
 }
 
-// renew replaces the connection and JWT after an auth refusal, unless a
-// concurrent push already did since generation gen.
-func (c *Client) renew(gen uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed || c.gen != gen {
-		return
-	}
+// Streams is how many requests the open connections take at once, the sum
+// of their servers' SETTINGS; 0 before the first connection. The delivery
+// actor caps its requests in flight by it (vendors.StreamLimiter).
+func (c *Client) Streams() int { return c.pool.streams() }
 
-	old := c.conn
-	tok := c.newToken()
-	if _, err := tok.Generate(); err != nil {
-		c.log.Warn("apns jwt mint failed", "err", err)
-	}
-	c.conn = c.newConn(tok)
-	c.gen++
-	c.log.Info("apns connection renewed after auth refusal", "topic", c.creds.BundleID)
+// Saturated is told by the delivery actor whether its in-flight cap is
+// full; while it stays full the pool adds connections, up to MaxConns
+// (vendors.Saturator).
+func (c *Client) Saturated(full bool) { c.pool.saturated(full, c.now()) }
 
-	// The old connection drains: requests on it finish within the request
-	// timeout, then it is closed once idle.
-	old.CloseIdleConnections()
-	time.AfterFunc(c.timeout+time.Second, old.CloseIdleConnections)
-}
-
-// Close stops the client: later pushes fail as retryable and idle
-// connections close. Pushes in flight finish.
-func (c *Client) Close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return
-	}
-	c.closed = true
-	c.conn.CloseIdleConnections()
-	time.AfterFunc(c.timeout+time.Second, c.conn.CloseIdleConnections)
-}
+// Close stops the client: later pushes fail as retryable, connections close
+// once their requests end.
+func (c *Client) Close() { c.pool.close() }
 
 // answerKey carries an *answer through the request context to answerReader.
 type answerKey struct{}

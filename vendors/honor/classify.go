@@ -36,14 +36,16 @@ func parseAnswer(body []byte) (answer, string) {
 }
 
 // Classify maps one answer about deviceToken to its class (VENDORS.md
-// §1.8): code 200 per token, Huawei's 8xxxxxxx codes as Huawei, else the
-// HTTP status.
-func Classify(status int, a answer, code, deviceToken string) vendors.Class {
+// §1.8): with code 200 by the token lists of data (expireTokens,
+// failTokens), Huawei's 8xxxxxxx codes as Huawei, else the HTTP status.
+func Classify(status int, code string, expireTokens, failTokens []string,
+	deviceToken string) vendors.Class {
+
 	if code == codeOK {
 		switch {
-		case slices.Contains(a.Data.ExpireTokens, deviceToken):
+		case slices.Contains(expireTokens, deviceToken):
 			return vendors.TokenInvalid
-		case slices.Contains(a.Data.FailTokens, deviceToken):
+		case slices.Contains(failTokens, deviceToken):
 			return vendors.Retryable
 		}
 		return vendors.Delivered

@@ -151,7 +151,8 @@ func (c *Client) result(ans oem.Answer, err error, deviceToken string) vendors.R
 	}
 	a, code := parseAnswer(ans.Body)
 	res := vendors.Result{
-		Class:      Classify(ans.Status, a, code, deviceToken),
+		Class: Classify(ans.Status, code, a.Data.ExpireTokens, a.Data.FailTokens,
+			deviceToken),
 		HTTPStatus: ans.Status,
 		Reason:     code,
 		VendorID:   a.Data.RequestID,

@@ -170,7 +170,8 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		a, code := parseAnswer([]byte(tt.body))
-		if got := Classify(tt.status, a, code, tt.token); got != tt.want {
+		got := Classify(tt.status, code, a.Data.ExpireTokens, a.Data.FailTokens, tt.token)
+		if got != tt.want {
 			t.Errorf("Classify(%d, %s, %s) = %v, want %v", tt.status, tt.body, tt.token,
 				got, tt.want)
 		}

@@ -170,6 +170,10 @@ func TestClientSingleFlightToken(t *testing.T) {
 	if got := sim.Counters()[Provider].TokenFetches; got != 1 {
 		t.Errorf("token fetches = %d, want 1 for 20 concurrent pushes", got)
 	}
+	// HTTP/2: the token request's connection carries every push.
+	if got := sim.Counters()[Provider].Connections; got != 1 {
+		t.Errorf("connections = %d, want 1 (h2 multiplexing)", got)
+	}
 }
 
 func TestClientRefreshesRefusedToken(t *testing.T) {
