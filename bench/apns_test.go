@@ -5,7 +5,9 @@ import (
 	"crypto/x509"
 	"fmt"
 	"testing"
+	"time"
 
+	"github.com/herald-im/herald/vendorsim"
 	"github.com/sideshow/apns2"
 	"github.com/sideshow/apns2/token"
 	"golang.org/x/net/http2"
@@ -51,4 +53,21 @@ func bareAPNs2(b *testing.B, s *stack) {
 		}
 		return nil
 	})
+}
+
+// BenchmarkAPNsLatency is BenchmarkAPNs with vendorsim answering after a
+// fixed 20 ms, closer to a real vendor across a network: the rate is then
+// set by how many pushes each side keeps in flight, not by CPU.
+func BenchmarkAPNsLatency(b *testing.B) {
+	s := newStack(b, "bench-apns-latency")
+	s.notifier(b, "apns", map[string]any{"environment": "development"})
+	s.bind(b, "apns", deviceToken)
+	err := s.sim.SetFaults(vendorsim.FaultSet{Global: vendorsim.Faults{
+		Latency: vendorsim.Latency{Kind: vendorsim.LatencyFixed,
+			P50: vendorsim.Duration(20 * time.Millisecond)}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("bare-apns2", func(b *testing.B) { bareAPNs2(b, s) })
+	b.Run("herald", s.herald)
 }
