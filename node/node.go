@@ -52,6 +52,9 @@ type Options struct {
 	// directory, generated and printed to Out on first start.
 	BootstrapToken string
 	GossipKey      []byte
+	// RemoteTLS secures Proto.Actor remote with mutual TLS when it names
+	// certificate files; empty means plain gRPC.
+	RemoteTLS membership.RemoteTLS
 
 	TokenTTL, MaxTokenTTL time.Duration
 
@@ -239,6 +242,7 @@ func (n *Node) startCluster() (err error) {
 	n.delivery = delivery.NewRegistry(n.system, delivery.Options{
 		Dispatcher:     pool,
 		Events:         n.events,
+		OnDailyCap:     n.broadcastDailyCap,
 		MaxInFlight:    n.opts.DeliveryMaxInFlight,
 		QueueSize:      n.opts.DeliveryQueueSize,
 		RootCAs:        vendors.TrustPool(),
@@ -275,10 +279,21 @@ func (n *Node) startCluster() (err error) {
 	for _, k := range []*cluster.Kind{appKind, userKind, tokenKind} {
 		k.Props = k.Props.Configure(actor.WithDispatcher(pool))
 	}
+	// Remote runs over mutual TLS when certificates are configured, and
+	// survives envelopes it cannot decode (see membership.RemoteOptions).
+	remoteOpts, err := membership.RemoteOptions(n.opts.RemoteTLS,
+		n.log.With("component", "remote"))
+	if err != nil {
+		return fmt.Errorf("remote tls: %w", err)
+	}
 	cfg := cluster.Configure(n.opts.ClusterName, n.members, disthash.New(),
-		remote.Configure(host, port), cluster.WithKinds(appKind, userKind, tokenKind))
+		remote.Configure(host, port, remoteOpts...), cluster.WithKinds(appKind, userKind, tokenKind))
 	n.cluster = cluster.New(n.system, cfg)
 	n.apps.SetCluster(n.cluster)
+	// App changes made by a grain on any node reach this node's cache.
+	if err := n.apps.Listen(); err != nil {
+		return fmt.Errorf("listen for app changes: %w", err)
+	}
 
 	// StartMember reports failures by panicking; turn that into an error.
 	func() {
@@ -304,6 +319,7 @@ func (n *Node) startCluster() (err error) {
 	if err := n.startAntiEntropy(); err != nil {
 		return err
 	}
+	n.followDailyCaps()
 
 	n.ingest, err = fanout.SpawnIngest(n.system, fanout.Deps{
 		Cluster: n.cluster, Apps: n.apps, Logger: n.log.With("component", "fanout"),
@@ -324,6 +340,33 @@ func (n *Node) migrate(ctx context.Context, from, to ring.View) error {
 	return n.regs.Migrate(ctx, from, to)
 }
 
+// broadcastDailyCap tells the other nodes that a notifier reached its
+// vendor's daily cap, so none of them sends through it until the cap resets
+// (VENDORS.md §1.5). The local delivery actor paused itself already.
+func (n *Node) broadcastDailyCap(appKey, notifier string, until time.Time) {
+	n.cluster.MemberList.BroadcastEvent(&messages.NotifierPause{
+		AppKey: appKey, Notifier: notifier, Until: until.UnixMilli()}, false)
+}
+
+// followDailyCaps pauses this node's delivery actor of a notifier that
+// another node saw reach its daily cap.
+func (n *Node) followDailyCaps() {
+	n.system.EventStream.Subscribe(func(evt any) {
+		p, ok := evt.(*messages.NotifierPause)
+		if !ok {
+			return
+		}
+		until := time.UnixMilli(p.Until)
+		if err := n.delivery.Pause(p.AppKey, p.Notifier, until); err != nil {
+			n.log.Debug("ignore notifier pause", "app", p.AppKey, "notifier", p.Notifier,
+				"err", err)
+			return
+		}
+		n.log.Info("notifier paused by another node's daily cap", "app", p.AppKey,
+			"notifier", p.Notifier, "until", until)
+	})
+}
+
 // startAntiEntropy runs the background pass that copies newer register
 // values onto replicas that fell behind (a node that was down, a write
 // acknowledged by a majority only).
@@ -341,8 +384,9 @@ func (n *Node) startAntiEntropy() error {
 // unbindInvalid asks a user's grain to drop a binding its vendor reported
 // invalid. It runs outside any actor, so it may wait for the answer.
 func (n *Node) unbindInvalid(appKey, recipient string, u *messages.Unbind) {
-	_, err := n.cluster.Request(user.Identity(appKey, recipient), user.Kind, u,
-		cluster.WithTimeout(5*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := membership.Request(ctx, n.cluster, user.Identity(appKey, recipient), user.Kind, u)
 	if err != nil {
 		n.log.Warn("unbind invalid token", "app", appKey, "user", recipient,
 			"device", u.DeviceId, "err", err)
