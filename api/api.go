@@ -52,6 +52,12 @@ type Backend interface {
 // ErrAppNotFound is returned by Backend.App for an app that does not exist.
 var ErrAppNotFound = errors.New("app not found")
 
+// ErrUnavailable marks a Backend error as transient: the cluster could not
+// reach the state the request needs right now (no activation, a member
+// down, no quorum). The client gets 503 and may retry; a Backend wraps it
+// with %w.
+var ErrUnavailable = errors.New("temporarily unavailable")
+
 // Limiter decides the per-app rate limits of SPEC.md §11.1. Allow reports
 // whether one more request of bucket ("user", "settings", ...) fits in the
 // app's current window; app carries the app's configured limits.

@@ -173,10 +173,14 @@ func (c *call) fail(err error) {
 }
 
 // backendError turns a Go error from Backend into the catalogue: a
-// deadline is transient (503), anything else a fault (500).
+// deadline or an ErrUnavailable is transient (503), anything else a fault
+// (500).
 func (c *call) backendError(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return errUnavailable("request timed out")
+	}
+	if errors.Is(err, ErrUnavailable) {
+		return errUnavailable("cluster temporarily unavailable, retry")
 	}
 	return fmt.Errorf("backend: %w", err)
 }

@@ -7,6 +7,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	hcluster "github.com/herald-im/herald/cluster"
 )
 
 // Defaults filled in by New for zero Config fields.
@@ -53,6 +55,11 @@ type Config struct {
 	// bytes); required when the cluster encrypts gossip. Optional.
 	SecretKey []byte
 
+	// RemoteTLS names the PEM files for mutual TLS on Proto.Actor remote;
+	// required when the nodes configure remote TLS. The client's
+	// certificate must be signed by the nodes' CA. Optional.
+	RemoteTLS hcluster.RemoteTLS
+
 	// Logger receives the client's and Proto.Actor's logs. Nil discards.
 	Logger *slog.Logger
 }
@@ -96,6 +103,9 @@ func (c Config) validate() error {
 	}
 	if _, _, err := splitHostPort(c.RemoteAddr); err != nil {
 		errs = append(errs, fmt.Errorf("RemoteAddr: %w", err))
+	}
+	if err := c.RemoteTLS.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("RemoteTLS: %w", err))
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("Timeout: %v is negative", c.Timeout))

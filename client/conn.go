@@ -67,9 +67,15 @@ func dial(ctx context.Context, cfg Config) (*conn, error) {
 		}
 	})
 
+	remoteOpts, err := hcluster.RemoteOptions(cfg.RemoteTLS, cfg.Logger)
+	if err != nil {
+		system.Shutdown()
+		_ = provider.Shutdown(false)
+		return nil, fmt.Errorf("remote tls: %w", err)
+	}
 	host, port, _ := splitHostPort(cfg.RemoteAddr)
 	ccfg := protocluster.Configure(cfg.ClusterName, provider, disthash.New(),
-		remote.Configure(host, port))
+		remote.Configure(host, port, remoteOpts...))
 	c.cluster = protocluster.New(system, ccfg)
 	if err := startClient(c.cluster); err != nil {
 		system.Shutdown()

@@ -116,6 +116,13 @@ type member struct {
 
 func startMember(t *testing.T, name string, script *ingestScript, seeds ...string) *member {
 	t.Helper()
+	return startMemberTLS(t, name, script, hcluster.RemoteTLS{}, seeds...)
+}
+
+// startMemberTLS is startMember with remote TLS.
+func startMemberTLS(t *testing.T, name string, script *ingestScript, tls hcluster.RemoteTLS,
+	seeds ...string) *member {
+	t.Helper()
 	logger := testLogger(t).With(slog.String("test_node", name))
 	p, err := hcluster.NewProvider(hcluster.Config{
 		NodeName: name, GossipAddr: "127.0.0.1:0", Seeds: seeds, Logger: logger,
@@ -136,8 +143,12 @@ func startMember(t *testing.T, name string, script *ingestScript, seeds ...strin
 			})
 		}
 	})
+	remoteOpts, err := hcluster.RemoteOptions(tls, logger)
+	if err != nil {
+		t.Fatalf("RemoteOptions(%s): %v", name, err)
+	}
 	cfg := protocluster.Configure(DefaultClusterName, p, disthash.New(),
-		remote.Configure("127.0.0.1", 0),
+		remote.Configure("127.0.0.1", 0, remoteOpts...),
 		protocluster.WithKinds(protocluster.NewKind(userKind, userGrain)))
 	c := protocluster.New(system, cfg)
 	c.StartMember()

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	protocluster "github.com/asynkron/protoactor-go/cluster"
 	"google.golang.org/protobuf/proto"
 
+	hcluster "github.com/herald-im/herald/cluster"
 	"github.com/herald-im/herald/messages"
 )
 
@@ -163,9 +163,11 @@ func grainRequest(ctx context.Context, cn *conn, identity string, msg proto.Mess
 	timeout time.Duration) (any, error) {
 	t := attemptTimeout(ctx, timeout)
 	return await(ctx, func() (any, error) {
-		// One lookup and one request per attempt; retry owns resubmission.
-		return cn.cluster.Request(identity, userKind, msg,
-			protocluster.WithTimeout(t), protocluster.WithRetryCount(1))
+		// One lookup and request per attempt, bounded by the attempt's
+		// timeout; retry owns resubmission.
+		actx, cancel := context.WithTimeout(ctx, t)
+		defer cancel()
+		return hcluster.Request(actx, cn.cluster, identity, userKind, msg)
 	})
 }
 

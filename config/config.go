@@ -41,6 +41,15 @@ type Config struct {
 	// between nodes. Default "127.0.0.1:8090".
 	RemoteAddr string `json:"remote_addr"`
 
+	// GossipAdvertiseAddr, RemoteAdvertiseAddr and HTTPAdvertiseAddr are
+	// the host:port peers should use to reach this node's gossip, actor
+	// remote and REST listeners when they differ from the bound addresses
+	// (a node binding 0.0.0.0 in a container, or behind NAT). Default ""
+	// advertises the bound address, which must then be reachable as is.
+	GossipAdvertiseAddr string `json:"gossip_advertise_addr"`
+	RemoteAdvertiseAddr string `json:"remote_advertise_addr"`
+	HTTPAdvertiseAddr   string `json:"http_advertise_addr"`
+
 	// Seeds are gossip addresses (host:port) of nodes to join at start.
 	// Default none: the node forms a cluster of one. Listing more than one
 	// seed lets a node join while some are down.
@@ -107,6 +116,16 @@ type Config struct {
 	// unbinds them. Default 10m, 100ms to 24h. Shorter drops dead tokens
 	// sooner at the cost of more requests to the vendor.
 	FeedbackPollInterval time.Duration `json:"feedback_poll_interval"`
+
+	// RemoteTLSCA, RemoteTLSCert and RemoteTLSKey are PEM files that turn
+	// on mutual TLS for Proto.Actor remote traffic: the CA that signed
+	// every node's and client's certificate, this node's certificate
+	// (usable for server and client auth, naming the host of RemoteAddr)
+	// and its private key. All three or none. Default none: plain gRPC,
+	// acceptable only on a trusted network.
+	RemoteTLSCA   string `json:"remote_tls_ca"`
+	RemoteTLSCert string `json:"remote_tls_cert"`
+	RemoteTLSKey  string `json:"remote_tls_key"`
 }
 
 // Default returns the settings of a single production node with data

@@ -44,6 +44,12 @@ var fields = []field{
 	stringField("remote-addr", "host:port for actor remote traffic", func(c *Config) *string {
 		return &c.RemoteAddr
 	}),
+	stringField("gossip-advertise-addr", "host:port peers dial for gossip (default: bound)",
+		func(c *Config) *string { return &c.GossipAdvertiseAddr }),
+	stringField("remote-advertise-addr", "host:port peers dial for remote (default: bound)",
+		func(c *Config) *string { return &c.RemoteAdvertiseAddr }),
+	stringField("http-advertise-addr", "host:port peers use for REST health (default: bound)",
+		func(c *Config) *string { return &c.HTTPAdvertiseAddr }),
 	{
 		name:  "seeds",
 		usage: "comma-separated gossip addresses of nodes to join",
@@ -78,6 +84,12 @@ var fields = []field{
 		func(c *Config) *time.Duration { return &c.PushMaxTimeout }),
 	durationField("feedback-poll-interval", "how often Xiaomi dead tokens are polled",
 		func(c *Config) *time.Duration { return &c.FeedbackPollInterval }),
+	stringField("remote-tls-ca", "PEM CA file for mutual TLS between nodes",
+		func(c *Config) *string { return &c.RemoteTLSCA }),
+	stringField("remote-tls-cert", "PEM certificate of this node for remote TLS",
+		func(c *Config) *string { return &c.RemoteTLSCert }),
+	stringField("remote-tls-key", "PEM private key of this node for remote TLS",
+		func(c *Config) *string { return &c.RemoteTLSKey }),
 }
 
 func fieldByName(name string) (field, bool) {

@@ -111,20 +111,25 @@ bootstrap_token: file-token-0123456789
 			func(c Config) (any, any) { return c.GossipAddr, "127.0.0.1:7946" }},
 		{"every flag", []string{
 			"--gossip-addr", "127.0.0.1:1", "--remote-addr", "127.0.0.1:2",
-			"--seeds", "x:1", "--log-level", "debug", "--cluster-name", "c1",
+			"--gossip-advertise-addr", "10.0.0.5:1", "--remote-advertise-addr", "10.0.0.5:2",
+			"--http-advertise-addr", "10.0.0.5:3", "--seeds", "x:1", "--log-level", "debug", "--cluster-name", "c1",
 			"--token-default-ttl", "1h", "--token-max-ttl", "2h",
 			"--delivery-max-in-flight", "7", "--delivery-queue-size", "70",
 			"--grain-idle-timeout", "1m", "--soft-sync-interval", "200ms",
 			"--push-timeout", "9s", "--push-max-timeout", "99s",
-			"--feedback-poll-interval", "3m"}, nil,
+			"--feedback-poll-interval", "3m", "--remote-tls-ca", "/ca.pem",
+			"--remote-tls-cert", "/n.pem", "--remote-tls-key", "/n.key"}, nil,
 			func(c Config) (any, any) {
 				return c.String(), strings.Join([]string{
 					`data_dir=./data http_addr=127.0.0.1:8080 node_name="" gossip_addr=127.0.0.1:1`,
-					`remote_addr=127.0.0.1:2 seeds=x:1 log_level=debug cluster_name=c1`,
+					`remote_addr=127.0.0.1:2 gossip_advertise_addr=10.0.0.5:1`,
+					`remote_advertise_addr=10.0.0.5:2 http_advertise_addr=10.0.0.5:3`,
+					`seeds=x:1 log_level=debug cluster_name=c1`,
 					`bootstrap_token="" gossip_key="" token_default_ttl=1h0m0s`,
 					`token_max_ttl=2h0m0s delivery_max_in_flight=7 delivery_queue_size=70`,
 					`grain_idle_timeout=1m0s soft_sync_interval=200ms push_timeout=9s`,
-					`push_max_timeout=1m39s feedback_poll_interval=3m0s`}, " ")
+					`push_max_timeout=1m39s feedback_poll_interval=3m0s`,
+					`remote_tls_ca=/ca.pem remote_tls_cert=/n.pem remote_tls_key=/n.key`}, " ")
 			}},
 		{"every env", nil, []string{
 			"HERALD_NODE_NAME=n7", "HERALD_GOSSIP_KEY=AAAAAAAAAAAAAAAAAAAAAA==",

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -38,6 +39,18 @@ func (c Config) Validate() error {
 	add("remote_addr", checkDistinct("gossip_addr", c.GossipAddr, c.RemoteAddr))
 	add("http_addr", checkDistinct("gossip_addr", c.GossipAddr, c.HTTPAddr))
 	add("http_addr", checkDistinct("remote_addr", c.RemoteAddr, c.HTTPAddr))
+	// An advertised address is dialled by peers: it needs a real host and
+	// port, exactly like a seed.
+	advertised := []struct{ field, addr string }{
+		{"gossip_advertise_addr", c.GossipAdvertiseAddr},
+		{"remote_advertise_addr", c.RemoteAdvertiseAddr},
+		{"http_advertise_addr", c.HTTPAdvertiseAddr},
+	}
+	for _, a := range advertised {
+		if a.addr != "" {
+			add(a.field, checkSeed(a.addr))
+		}
+	}
 	if c.NodeName != "" {
 		add("node_name", checkName(c.NodeName))
 	}
@@ -74,6 +87,7 @@ func (c Config) Validate() error {
 	}
 	add("feedback_poll_interval",
 		checkDuration(c.FeedbackPollInterval, 100*time.Millisecond, 24*time.Hour))
+	c.checkRemoteTLS(add)
 	return joinErrors(errs)
 }
 
@@ -193,4 +207,31 @@ func checkDuration(d, lo, hi time.Duration) error {
 		return fmt.Errorf("%v is outside %v..%v", d, lo, hi)
 	}
 	return nil
+}
+
+// checkRemoteTLS wants all three remote TLS files or none, each readable.
+func (c Config) checkRemoteTLS(add func(string, error)) {
+	files := []struct{ key, path string }{
+		{"remote_tls_ca", c.RemoteTLSCA},
+		{"remote_tls_cert", c.RemoteTLSCert},
+		{"remote_tls_key", c.RemoteTLSKey},
+	}
+	set := 0
+	for _, f := range files {
+		if f.path != "" {
+			set++
+		}
+	}
+	if set == 0 {
+		return
+	}
+	for _, f := range files {
+		if f.path == "" {
+			add(f.key, errors.New("required when any remote_tls_* file is set"))
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			add(f.key, fmt.Errorf("%q is not readable", f.path))
+		}
+	}
 }

@@ -7,13 +7,13 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/asynkron/protoactor-go/cluster"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/herald-im/herald/actors/app"
 	"github.com/herald-im/herald/actors/fanout"
 	"github.com/herald-im/herald/actors/user"
 	"github.com/herald-im/herald/api"
+	membership "github.com/herald-im/herald/cluster"
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/ring"
 	"github.com/herald-im/herald/stats"
@@ -52,16 +52,18 @@ func (b *backend) App(ctx context.Context, appKey string) (*messages.AppRecord, 
 func (b *backend) AppRequest(ctx context.Context, appKey string, req proto.Message) (proto.Message, error) {
 	reply, err := b.n.apps.Request(ctx, appKey, req)
 	if err != nil {
-		return nil, err
+		return nil, transient(err)
 	}
 	return asProto(reply)
 }
 
 func (b *backend) UserRequest(ctx context.Context, appKey, u string, req proto.Message) (proto.Message, error) {
-	reply, err := b.n.cluster.Request(user.Identity(appKey, u), user.Kind, req,
-		cluster.WithTimeout(timeoutFrom(ctx, 10*time.Second)), cluster.WithRetryCount(2))
+	// The grain call gives up at the caller's deadline (10 s without one).
+	ctx, cancel := context.WithTimeout(ctx, timeoutFrom(ctx, 10*time.Second))
+	defer cancel()
+	reply, err := membership.Request(ctx, b.n.cluster, user.Identity(appKey, u), user.Kind, req)
 	if err != nil {
-		return nil, fmt.Errorf("request user %q: %w", u, err)
+		return nil, fmt.Errorf("request user %q: %w", u, transient(err))
 	}
 	return asProto(reply)
 }

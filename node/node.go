@@ -48,6 +48,10 @@ type Options struct {
 	RemoteAddr  string
 	Seeds       []string
 	ClusterName string
+	// AdvertiseGossip, AdvertiseRemote and AdvertiseHTTP are the addresses
+	// peers use to reach this node when they differ from the bound ones;
+	// "" advertises the bound address.
+	AdvertiseGossip, AdvertiseRemote, AdvertiseHTTP string
 	// BootstrapToken authorizes app creation; "" = kept in the data
 	// directory, generated and printed to Out on first start.
 	BootstrapToken string
@@ -223,13 +227,14 @@ func (n *Node) startCluster() (err error) {
 		return fmt.Errorf("start ring: %w", err)
 	}
 	n.members, err = membership.NewProvider(membership.Config{
-		State:      n.ring,
-		HTTPAddr:   n.listener.Addr().String(),
-		NodeName:   n.name,
-		GossipAddr: n.opts.GossipAddr,
-		Seeds:      n.opts.Seeds,
-		SecretKey:  n.opts.GossipKey,
-		Logger:     n.log.With("component", "membership"),
+		State:         n.ring,
+		HTTPAddr:      n.advertisedHTTP(),
+		AdvertiseAddr: n.opts.AdvertiseGossip,
+		NodeName:      n.name,
+		GossipAddr:    n.opts.GossipAddr,
+		Seeds:         n.opts.Seeds,
+		SecretKey:     n.opts.GossipKey,
+		Logger:        n.log.With("component", "membership"),
 	})
 	if err != nil {
 		return fmt.Errorf("start membership: %w", err)
@@ -286,8 +291,14 @@ func (n *Node) startCluster() (err error) {
 	if err != nil {
 		return fmt.Errorf("remote tls: %w", err)
 	}
+	if n.opts.AdvertiseRemote != "" {
+		// Peers address this node's actors (and its register acceptor)
+		// by this host:port instead of the bound one.
+		remoteOpts = append(remoteOpts, remote.WithAdvertisedHost(n.opts.AdvertiseRemote))
+	}
 	cfg := cluster.Configure(n.opts.ClusterName, n.members, disthash.New(),
-		remote.Configure(host, port, remoteOpts...), cluster.WithKinds(appKind, userKind, tokenKind))
+		remote.Configure(host, port, remoteOpts...),
+		cluster.WithKinds(appKind, userKind, tokenKind))
 	n.cluster = cluster.New(n.system, cfg)
 	n.apps.SetCluster(n.cluster)
 	// App changes made by a grain on any node reach this node's cache.
@@ -338,6 +349,14 @@ func (n *Node) migrate(ctx context.Context, from, to ring.View) error {
 		return errors.New("registers not started")
 	}
 	return n.regs.Migrate(ctx, from, to)
+}
+
+// advertisedHTTP is the REST address peers probe for this node's health.
+func (n *Node) advertisedHTTP() string {
+	if n.opts.AdvertiseHTTP != "" {
+		return n.opts.AdvertiseHTTP
+	}
+	return n.listener.Addr().String()
 }
 
 // broadcastDailyCap tells the other nodes that a notifier reached its

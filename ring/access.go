@@ -27,10 +27,16 @@ func (m *Manager) Self() Node {
 	return Node{Name: m.cfg.NodeName}
 }
 
-// Alive reports whether memberlist saw name alive at the last poll. This
-// node is always alive to itself.
+// Alive reports whether name may be reached: it is false only for a node
+// memberlist declared dead at the last poll. A ring node this node has not
+// heard of yet (right after a restart, before gossip caught up) counts as
+// reachable: treating it as down would make every activation fail for lack
+// of a quorum until the first poll, while a request to a node that is in
+// fact down only costs its deadline (quorums never wait for it). This node
+// is always alive to itself.
 func (m *Manager) Alive(name string) bool {
-	return m.snap.Load().alive[name]
+	snap := m.snap.Load()
+	return snap.alive[name] || !snap.dead[name]
 }
 
 // Removed reports whether an operator removed this node from the ring.

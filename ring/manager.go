@@ -138,6 +138,8 @@ type snapshot struct {
 	encoded []byte
 	members []cluster.MemberInfo
 	alive   map[string]bool
+	// dead lists the names memberlist declared dead (see Alive).
+	dead map[string]bool
 }
 
 type removeRequest struct {
@@ -357,8 +359,9 @@ func (m *Manager) publish(members []cluster.MemberInfo) error {
 	s := &snapshot{state: m.state}
 	if members != nil {
 		s.members, s.alive = members, aliveSet(members, m.cfg.NodeName)
+		s.dead = deadSet(members, m.cfg.NodeName)
 	} else if prev != nil {
-		s.members, s.alive = prev.members, prev.alive
+		s.members, s.alive, s.dead = prev.members, prev.alive, prev.dead
 	} else {
 		s.alive = map[string]bool{m.cfg.NodeName: true}
 	}
@@ -396,6 +399,17 @@ func candidate(info cluster.MemberInfo) (Node, bool) {
 		return Node{}, false
 	}
 	return Node{Name: info.Name, Address: info.Address}, true
+}
+
+// deadSet lists the names memberlist declared dead; self never is.
+func deadSet(members []cluster.MemberInfo, self string) map[string]bool {
+	dead := map[string]bool{}
+	for _, info := range members {
+		if info.State == cluster.MemberDead && info.Name != self {
+			dead[info.Name] = true
+		}
+	}
+	return dead
 }
 
 // aliveSet lists the names memberlist reports alive; self is always alive.

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/cluster"
 
+	membership "github.com/herald-im/herald/cluster"
 	"github.com/herald-im/herald/messages"
 )
 
@@ -18,14 +20,17 @@ const Kind = "app"
 // ErrNotFound is returned for an app that was never created.
 var ErrNotFound = errors.New("app not found")
 
-// Cache holds the latest known record of each app on this node.
-//
-// TODO: with several nodes a change made through another node's grain
-// reaches this cache only when the entry is reloaded; cross-node
-// invalidation belongs to the replicated cluster (issue 4).
+// Cache holds the latest known record of each app on this node. A change
+// the app grain publishes with Put is also sent to the caches of the other
+// nodes (see sync.go), so every node pushes with the current notifiers and
+// settings.
 type Cache struct {
 	cluster *cluster.Cluster
 	timeout time.Duration
+
+	// peers holds the remote addresses of the other members, from the
+	// last topology Proto.Actor published; changes are sent to them.
+	peers atomic.Pointer[[]string]
 
 	mu sync.RWMutex
 	// records maps appkey to its latest record; values are never mutated.
@@ -70,19 +75,29 @@ func (c *Cache) Get(ctx context.Context, appKey string) (*messages.AppRecord, er
 		}
 		return nil, fmt.Errorf("load app %q: %s", appKey, ar.Error.Description)
 	}
-	c.Put(appKey, ar.App)
+	c.store(appKey, ar.App)
 	return ar.App, nil
 }
 
-// Put publishes rec as the current record of appKey. Older records (by
-// modified time) never replace newer ones.
+// Put publishes rec as the current record of appKey, here and on the
+// other nodes; the app grain calls it after every change. Older records
+// (by modified time) never replace newer ones.
 func (c *Cache) Put(appKey string, rec *messages.AppRecord) {
+	if c.store(appKey, rec) {
+		c.broadcast(rec)
+	}
+}
+
+// store keeps rec unless a newer record is held; it reports whether it
+// kept it.
+func (c *Cache) store(appKey string, rec *messages.AppRecord) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old := c.records[appKey]; old != nil && old.Modified > rec.Modified {
-		return
+		return false
 	}
 	c.records[appKey] = rec
+	return true
 }
 
 // Request sends req to the grain of appKey and returns its reply, waiting
@@ -98,8 +113,9 @@ func (c *Cache) Request(ctx context.Context, appKey string, req any) (any, error
 		return nil, context.DeadlineExceeded
 	}
 
-	reply, err := c.cluster.Request(appKey, Kind, req,
-		cluster.WithTimeout(timeout), cluster.WithRetryCount(2))
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	reply, err := membership.Request(ctx, c.cluster, appKey, Kind, req)
 	if err != nil {
 		return nil, fmt.Errorf("request app %q: %w", appKey, err)
 	}

@@ -5,10 +5,10 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/cluster"
 
 	"github.com/herald-im/herald/actors/app"
 	"github.com/herald-im/herald/actors/user"
+	membership "github.com/herald-im/herald/cluster"
 	"github.com/herald-im/herald/messages"
 )
 
@@ -118,8 +118,10 @@ func (f *fanout) senderDisplayName() string {
 	if name, ok := f.deps.Names.Get(f.msg.AppKey, f.msg.From); ok {
 		return name
 	}
-	reply, err := f.deps.Cluster.Request(user.Identity(f.msg.AppKey, f.msg.From), user.Kind,
-		&messages.GetUser{}, cluster.WithTimeout(f.deps.RequestTimeout))
+	ctx, cancel := context.WithTimeout(context.Background(), f.lookupTimeout())
+	defer cancel()
+	reply, err := membership.Request(ctx, f.deps.Cluster, user.Identity(f.msg.AppKey, f.msg.From),
+		user.Kind, &messages.GetUser{})
 	if err == nil {
 		if ur, ok := reply.(*messages.UserReply); ok && ur.User != nil && ur.User.Nickname != "" {
 			return ur.User.Nickname
@@ -128,29 +130,48 @@ func (f *fanout) senderDisplayName() string {
 	return f.msg.From
 }
 
+// lookupTimeout bounds one grain lookup: the request timeout, or less
+// when the answer is due sooner.
+func (f *fanout) lookupTimeout() time.Duration {
+	return min(f.deps.RequestTimeout, f.deadline)
+}
+
 // sendDeliver asks the recipient's grain to decide. The reply comes back to
-// this actor as a message, so a slow grain never blocks the others.
+// this actor as a message, so a slow grain never blocks the others. A
+// cached activation is addressed at once; otherwise the lookup runs on its
+// own goroutine, bounded by lookupTimeout, and sends Deliver on this
+// actor's behalf, so a slow lookup never blocks the mailbox either.
 func (f *fanout) sendDeliver(ctx actor.Context, u string) {
 	id := user.Identity(f.msg.AppKey, u)
-	pid, _ := f.deps.Cluster.PidCache.Get(id, user.Kind)
-	if pid == nil {
-		pid = f.deps.Cluster.Get(id, user.Kind)
-		if pid != nil {
-			f.deps.Cluster.PidCache.Set(id, user.Kind, pid)
-		}
-	}
-	if pid == nil {
-		// No owner is reachable: the recipient stays pending and the IM
-		// core resubmits.
-		f.deps.Logger.Warn("no activation for recipient", "app", f.msg.AppKey, "user", u)
-		return
-	}
-	ctx.Request(pid, &messages.Deliver{
+	deliver := &messages.Deliver{
 		Message:           f.msg,
 		Recipient:         u,
 		SenderDisplayName: f.senderName,
 		ReplyTo:           f.self,
-	})
+	}
+	if _, cached := f.deps.Cluster.PidCache.Get(id, user.Kind); cached {
+		// Answers from the cache (or refuses a dead member) at once.
+		pid, err := membership.Lookup(context.Background(), f.deps.Cluster, id, user.Kind)
+		if err == nil {
+			ctx.Request(pid, deliver)
+			return
+		}
+	}
+
+	self, root, log := ctx.Self(), ctx.ActorSystem().Root, f.deps.Logger
+	appKey, cl, timeout := f.msg.AppKey, f.deps.Cluster, f.lookupTimeout()
+	go func() {
+		lctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		pid, err := membership.Lookup(lctx, cl, id, user.Kind)
+		if err != nil {
+			// No owner is reachable: the recipient stays pending and the
+			// IM core resubmits.
+			log.Warn("no activation for recipient", "app", appKey, "user", u, "err", err)
+			return
+		}
+		root.RequestWithCustomSender(pid, deliver, self)
+	}()
 }
 
 // onDeadLetter resends Deliver once when the grain it reached had just

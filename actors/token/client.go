@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/cluster"
 
+	membership "github.com/herald-im/herald/cluster"
 	"github.com/herald-im/herald/messages"
 )
 
@@ -87,8 +88,9 @@ func request[R any](ctx context.Context, c *Client, appKey, notifier, token stri
 	if timeout <= 0 {
 		return zero, fmt.Errorf("request token grain: %w", context.DeadlineExceeded)
 	}
-	reply, err := c.cluster.Request(Identity(appKey, notifier, token), Kind, m,
-		cluster.WithTimeout(timeout))
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	reply, err := membership.Request(ctx, c.cluster, Identity(appKey, notifier, token), Kind, m)
 	if err != nil {
 		return zero, fmt.Errorf("request token grain: %w", err)
 	}

@@ -55,6 +55,12 @@ func (g *grain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *cluster.ClusterInit:
 		g.activate(ctx, m.Identity.Identity)
+		if g.failed {
+			// Answer what is queued as unavailable, then stop: the next
+			// request activates afresh instead of finding this failed
+			// activation until it idles out.
+			ctx.Poison(ctx.Self())
+		}
 	case *actor.ReceiveTimeout:
 		ctx.Stop(ctx.Self())
 	case *messages.TokenClaim:

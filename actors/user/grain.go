@@ -100,6 +100,12 @@ func (g *grain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *cluster.ClusterInit:
 		g.activate(ctx, m.Identity.Identity)
+		if g.failed {
+			// Answer what is queued as unavailable, then stop: the next
+			// request activates afresh instead of finding this failed
+			// activation until it idles out.
+			ctx.Poison(ctx.Self())
+		}
 	case *actor.ReceiveTimeout:
 		if len(g.claims) > 0 {
 			// A claim's answer is still due; stay until it is given.

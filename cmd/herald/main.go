@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	membership "github.com/herald-im/herald/cluster"
 	"github.com/herald-im/herald/config"
 	"github.com/herald-im/herald/node"
 )
@@ -52,15 +53,20 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 	logger.Info("starting", "config", cfg)
 
 	n, err := node.Start(node.Options{
-		DataDir:             cfg.DataDir,
-		NodeName:            cfg.NodeName,
-		HTTPAddr:            cfg.HTTPAddr,
-		GossipAddr:          cfg.GossipAddr,
-		RemoteAddr:          cfg.RemoteAddr,
-		Seeds:               cfg.Seeds,
-		ClusterName:         cfg.ClusterName,
-		BootstrapToken:      cfg.BootstrapToken.Reveal(),
-		GossipKey:           gossipKey,
+		DataDir:         cfg.DataDir,
+		NodeName:        cfg.NodeName,
+		HTTPAddr:        cfg.HTTPAddr,
+		GossipAddr:      cfg.GossipAddr,
+		AdvertiseGossip: cfg.GossipAdvertiseAddr,
+		AdvertiseRemote: cfg.RemoteAdvertiseAddr,
+		AdvertiseHTTP:   cfg.HTTPAdvertiseAddr,
+		RemoteAddr:      cfg.RemoteAddr,
+		Seeds:           cfg.Seeds,
+		ClusterName:     cfg.ClusterName,
+		BootstrapToken:  cfg.BootstrapToken.Reveal(),
+		GossipKey:       gossipKey,
+		RemoteTLS: membership.RemoteTLS{CAFile: cfg.RemoteTLSCA, CertFile: cfg.RemoteTLSCert,
+			KeyFile: cfg.RemoteTLSKey},
 		TokenTTL:            cfg.TokenDefaultTTL,
 		MaxTokenTTL:         cfg.TokenMaxTTL,
 		DeliveryMaxInFlight: cfg.DeliveryMaxInFlight,
