@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/herald-im/herald/api"
 	membership "github.com/herald-im/herald/cluster"
 	"github.com/herald-im/herald/replication"
@@ -21,6 +23,8 @@ func TestNodeTransientErrors(t *testing.T) {
 		{fmt.Errorf("send: %w", membership.ErrMemberDown), true},
 		{fmt.Errorf("activate: %w", replication.ErrNoQuorum), true},
 		{replication.ErrNodeDown, true},
+		{fmt.Errorf("request user/x: %w", actor.ErrTimeout), true},
+		{fmt.Errorf("request user/x: %w", actor.ErrDeadLetter), true},
 		{errors.New("decode failed"), false},
 	}
 	for _, c := range cases {
