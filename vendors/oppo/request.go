@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
+	"github.com/herald-im/herald/vendors/internal/oem"
 )
 
 // Limits of VENDORS.md §2.6 ("treat as" for the text lengths).
@@ -117,27 +117,27 @@ func BuildMessage(n *messages.Notification, c *Credentials, deviceToken string) 
 	if len(custom) == 0 {
 		custom = []byte("{}")
 	}
-	if !isObject(custom) {
+	if !oem.IsObject(custom) {
 		return nil, ErrBadCustom
 	}
 	if len(custom) > MaxCustom {
 		return nil, ErrPayloadTooLarge
 	}
-	ext := parseExt(n.GetAndroidExt())
+	ext := oem.ParseOptions(n.GetAndroidExt())
 
 	note := Notification{
-		Title:            cutRunes(n.GetTitle(), MaxTitle),
-		Content:          cutRunes(n.GetBody(), MaxContent),
+		Title:            oem.CutRunes(n.GetTitle(), MaxTitle),
+		Content:          oem.CutRunes(n.GetBody(), MaxContent),
 		Style:            1,
 		ClickActionType:  clickApp,
 		ActionParameters: string(custom),
-		ChannelID: first(ext.str("oppo_channel_id"), ext.str("em_push_channel_id"),
+		ChannelID: oem.FirstNonEmpty(ext.Text("oppo_channel_id"), ext.Text("em_push_channel_id"),
 			c.ChannelID),
-		Category:   first(ext.str("oppo_category"), c.Category),
+		Category:   oem.FirstNonEmpty(ext.Text("oppo_category"), c.Category),
 		OffLine:    true,
 		OffLineTTL: OfflineTTL,
 	}
-	if act := first(ext.str("oppo_click_activity"), c.ClickActivity); act != "" {
+	if act := oem.FirstNonEmpty(ext.Text("oppo_click_activity"), c.ClickActivity); act != "" {
 		note.ClickActionType, note.ClickActionActivity = clickActivity, act
 	}
 
@@ -145,7 +145,7 @@ func BuildMessage(n *messages.Notification, c *Credentials, deviceToken string) 
 	// is not one of OPPO's leaves the notifier's.
 	if note.Category != "" {
 		note.NotifyLevel = c.NotifyLevel
-		if lvl, ok := notifyLevel(ext.str("oppo_notify_level")); ok {
+		if lvl, ok := notifyLevel(ext.Text("oppo_notify_level")); ok {
 			note.NotifyLevel = lvl
 		}
 	}
@@ -156,64 +156,4 @@ func BuildMessage(n *messages.Notification, c *Credentials, deviceToken string) 
 		return nil, errorf("encode message: %w", err)
 	}
 	return b, nil
-}
-
-// cutRunes keeps at most n characters of s, cutting at a character
-// boundary.
-func cutRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i := 0
-	for pos := range s {
-		if i == n {
-			return s[:pos]
-		}
-		i++
-	}
-	return s
-}
-
-func first(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func isObject(b []byte) bool {
-	var m map[string]json.RawMessage
-	return json.Unmarshal(b, &m) == nil && m != nil
-}
-
-// androidExt is em_android_push_ext (with the legacy keys copied in).
-type androidExt map[string]json.RawMessage
-
-// parseExt reads the compact JSON object; anything unreadable is empty,
-// as ext options are hints and never fail a push.
-func parseExt(b []byte) androidExt {
-	var m androidExt
-	if len(b) > 0 {
-		_ = json.Unmarshal(b, &m)
-	}
-	return m
-}
-
-// str gives a string or number member as text, "" otherwise.
-func (x androidExt) str(key string) string {
-	raw, ok := x[key]
-	if !ok {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return strings.TrimSpace(s)
-	}
-	var num json.Number
-	if json.Unmarshal(raw, &num) == nil {
-		return num.String()
-	}
-	return ""
 }

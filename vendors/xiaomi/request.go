@@ -1,16 +1,15 @@
 package xiaomi
 
 import (
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
+	"github.com/herald-im/herald/vendors/internal/oem"
 )
 
 // Limits of VENDORS.md §2.5. MiPush counts characters, not bytes, and
@@ -83,19 +82,19 @@ func BuildForm(n *messages.Notification, c *Credentials, deviceToken string) (ur
 	if len(custom) == 0 {
 		custom = []byte("{}")
 	}
-	if !isObject(custom) {
+	if !oem.IsObject(custom) {
 		return nil, ErrBadCustom
 	}
 	if len(custom) > MaxPayload {
 		return nil, ErrPayloadTooLarge
 	}
-	ext := parseExt(n.GetAndroidExt())
+	ext := oem.ParseOptions(n.GetAndroidExt())
 
 	f := url.Values{}
 	f.Set("registration_id", deviceToken)
 	f.Set("restricted_package_name", c.PackageName)
-	f.Set("title", cutRunes(n.GetTitle(), MaxTitle))
-	f.Set("description", cutRunes(n.GetBody(), MaxDescription))
+	f.Set("title", oem.CutRunes(n.GetTitle(), MaxTitle))
+	f.Set("description", oem.CutRunes(n.GetBody(), MaxDescription))
 	f.Set("payload", string(custom))
 	f.Set("pass_through", "0")
 	f.Set("notify_type", "-1")
@@ -104,11 +103,11 @@ func BuildForm(n *messages.Notification, c *Credentials, deviceToken string) (ur
 
 	// A channel id comes from the ext key, else the legacy key, else the
 	// notifier (SPEC.md §10).
-	f.Set("extra.channel_id", first(ext.str("xiaomi_channel_id"),
-		ext.str("em_push_channel_id"), c.ChannelID))
+	f.Set("extra.channel_id", oem.FirstNonEmpty(ext.Text("xiaomi_channel_id"),
+		ext.Text("em_push_channel_id"), c.ChannelID))
 
-	setClick(f, first(ext.str("xiaomi_click_action"), c.ClickAction))
-	if s := soundURI(ext.str("em_push_sound"), c.PackageName); s != "" {
+	setClick(f, oem.FirstNonEmpty(ext.Text("xiaomi_click_action"), c.ClickAction))
+	if s := soundURI(ext.Text("em_push_sound"), c.PackageName); s != "" {
 		f.Set("extra.sound_uri", s)
 	}
 	return f, nil
@@ -143,66 +142,6 @@ func soundURI(sound, pkg string) string {
 		return "android.resource://" + pkg + sound
 	}
 	return "android.resource://" + pkg + "/raw/" + sound
-}
-
-// cutRunes keeps at most n characters of s, cutting at a character
-// boundary.
-func cutRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i := 0
-	for pos := range s {
-		if i == n {
-			return s[:pos]
-		}
-		i++
-	}
-	return s
-}
-
-func first(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func isObject(b []byte) bool {
-	var m map[string]json.RawMessage
-	return json.Unmarshal(b, &m) == nil && m != nil
-}
-
-// androidExt is em_android_push_ext (with the legacy keys copied in).
-type androidExt map[string]json.RawMessage
-
-// parseExt reads the compact JSON object; anything unreadable is empty,
-// as ext options are hints and never fail a push.
-func parseExt(b []byte) androidExt {
-	var m androidExt
-	if len(b) > 0 {
-		_ = json.Unmarshal(b, &m)
-	}
-	return m
-}
-
-// str gives a string or number member as text, "" otherwise.
-func (x androidExt) str(key string) string {
-	raw, ok := x[key]
-	if !ok {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return strings.TrimSpace(s)
-	}
-	var num json.Number
-	if json.Unmarshal(raw, &num) == nil {
-		return num.String()
-	}
-	return ""
 }
 
 // errorf wraps a shared sentinel with the vendor's name.

@@ -282,3 +282,55 @@ func ClickAction(s string) json.RawMessage {
 func ActivityIntent(pkg, activity string) string {
 	return "#Intent;component=" + pkg + "/" + activity + ";end"
 }
+
+// Text is the value of key as text: a string (trimmed) or a number, ""
+// otherwise. Vendors whose options may arrive as numbers ("notify_level":
+// 2) read them with Text rather than String.
+func (o Options) Text(key string) string {
+	raw, ok := o[key]
+	if !ok {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return strings.TrimSpace(s)
+	}
+	var num json.Number
+	if json.Unmarshal(raw, &num) == nil {
+		return num.String()
+	}
+	return ""
+}
+
+// CutRunes keeps at most n characters of s, cutting at a character
+// boundary, for vendors whose limits count characters rather than bytes.
+func CutRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos]
+		}
+		i++
+	}
+	return s
+}
+
+// FirstNonEmpty returns the first of vals that is not "": the SPEC.md §10
+// order "ext key, else legacy key, else notifier".
+func FirstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// IsObject reports whether b is a JSON object.
+func IsObject(b []byte) bool {
+	var m map[string]json.RawMessage
+	return json.Unmarshal(b, &m) == nil && m != nil
+}
