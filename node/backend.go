@@ -57,7 +57,8 @@ func (b *backend) AppRequest(ctx context.Context, appKey string, req proto.Messa
 	return asProto(reply)
 }
 
-func (b *backend) UserRequest(ctx context.Context, appKey, u string, req proto.Message) (proto.Message, error) {
+func (b *backend) UserRequest(ctx context.Context, appKey, u string,
+	req proto.Message) (proto.Message, error) {
 	// The grain call gives up at the caller's deadline (10 s without one).
 	ctx, cancel := context.WithTimeout(ctx, timeoutFrom(ctx, 10*time.Second))
 	defer cancel()

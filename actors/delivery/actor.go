@@ -44,8 +44,8 @@ type (
 	abort struct{}
 )
 
-// errNoVendor: the notifier's provider has no client yet.
-var errNoVendor = errors.New("provider not supported yet")
+// errNoVendor: no vendor client is registered for the notifier's provider.
+var errNoVendor = errors.New("no vendor client for provider")
 
 // pusher is a vendor client as the actor uses it.
 type pusher = vendors.Client
@@ -233,8 +233,8 @@ func (a *notifierActor) rebuildIfChanged(n *messages.Notifier) {
 func (a *notifierActor) build(n *messages.Notifier) (pusher, error) {
 	factory, ok := vendors.Lookup(n.Provider)
 	if !ok {
-		// TODO: providers without a vendors/<name> package yet stop at
-		// step 14 until their client exists.
+		// A provider whose vendors/<name> package is not linked into this
+		// binary (vendors/all imports every one) stops at step 14.
 		return nil, errNoVendor
 	}
 

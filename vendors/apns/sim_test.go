@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,28 +11,12 @@ import (
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
 	"github.com/herald-im/herald/vendorsim"
+	"github.com/herald-im/herald/vendorsim/simtest"
 )
 
-// startSim runs vendorsim with fresh credentials and trusts its CA through
-// SSL_CERT_FILE, as deployments do (VENDORS.md §1.1).
+// startSim runs vendorsim with fresh credentials and trusts its CA.
 func startSim(t *testing.T) (*vendorsim.Sim, *vendorsim.Creds) {
-	t.Helper()
-	creds, err := vendorsim.GenCreds(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim, err := vendorsim.Start(vendorsim.Config{CredsFile: creds.ConfigFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, sim.CAPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SSL_CERT_FILE", caFile)
-	return sim, creds
+	return simtest.Start(t, "", nil)
 }
 
 func simClient(t *testing.T, sim *vendorsim.Sim, creds *vendorsim.Creds, provider,

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
 	"github.com/herald-im/herald/vendorsim"
+	"github.com/herald-im/herald/vendorsim/simtest"
 )
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -30,26 +29,9 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// startSim runs vendorsim with fresh credentials and trusts its CA through
-// SSL_CERT_FILE, as deployments do (VENDORS.md §1.1).
+// startSim runs vendorsim with fresh credentials and trusts its CA.
 func startSim(t *testing.T) (*vendorsim.Sim, *vendorsim.Creds) {
-	t.Helper()
-	creds, err := vendorsim.GenCreds(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim, err := vendorsim.Start(vendorsim.Config{CredsFile: creds.ConfigFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, sim.CAPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SSL_CERT_FILE", caFile)
-	return sim, creds
+	return simtest.Start(t, "", nil)
 }
 
 // clock is a settable test clock.

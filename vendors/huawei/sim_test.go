@@ -6,64 +6,21 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
 	"github.com/herald-im/herald/vendorsim"
+	"github.com/herald-im/herald/vendorsim/simtest"
 )
 
-// startSim runs vendorsim with fresh credentials, its huawei section
-// changed by edit when given, and trusts its CA through SSL_CERT_FILE.
+// startSim runs vendorsim with its huawei section changed by edit when given.
 func startSim(t *testing.T, edit func(sec map[string]any)) (*vendorsim.Sim, map[string]string) {
-	t.Helper()
-	creds, err := vendorsim.GenCreds(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if edit != nil {
-		editSection(t, creds.ConfigFile, vendorsim.VendorHuawei, edit)
-	}
-	sim, err := vendorsim.Start(vendorsim.Config{CredsFile: creds.ConfigFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, sim.CAPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SSL_CERT_FILE", caFile)
+	sim, creds := simtest.Start(t, vendorsim.VendorHuawei, edit)
 	return sim, creds.Vendors[vendorsim.VendorHuawei]
-}
-
-func editSection(t *testing.T, file, vendor string, edit func(sec map[string]any)) {
-	t.Helper()
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	sec, _ := doc[vendor].(map[string]any)
-	edit(sec)
-	out, err := yaml.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(file, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func testLogger(t *testing.T) *slog.Logger {

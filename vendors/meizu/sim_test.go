@@ -10,19 +10,12 @@ import (
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
 	"github.com/herald-im/herald/vendorsim"
+	"github.com/herald-im/herald/vendorsim/simtest"
 )
 
+// startSim runs vendorsim with fresh credentials and trusts its CA.
 func startSim(t *testing.T) (*vendorsim.Sim, map[string]string) {
-	t.Helper()
-	creds, err := vendorsim.GenCreds(t.TempDir())
-	if err != nil {
-		t.Fatalf("GenCreds: %v", err)
-	}
-	sim, err := vendorsim.Start(vendorsim.Config{CredsFile: creds.ConfigFile})
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim, creds := simtest.Start(t, "", nil)
 	return sim, creds.Vendors[vendorsim.VendorMeizu]
 }
 

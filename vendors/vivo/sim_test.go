@@ -4,45 +4,27 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"os"
 	"testing"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
 	"github.com/herald-im/herald/vendorsim"
+	"github.com/herald-im/herald/vendorsim/simtest"
 )
 
-// startSim runs an in-process vendorsim with fresh credentials; tune, if
-// set, edits the vivo section of its config first.
+// startSim runs vendorsim with fresh credentials, the keys of tune set in
+// its vivo section.
 func startSim(t *testing.T, tune map[string]any) (*vendorsim.Sim, map[string]string) {
-	t.Helper()
-	creds, err := vendorsim.GenCreds(t.TempDir())
-	if err != nil {
-		t.Fatalf("GenCreds: %v", err)
-	}
+	var edit func(map[string]any)
 	if tune != nil {
-		raw, _ := os.ReadFile(creds.ConfigFile)
-		var cfg map[string]any
-		if err := yaml.Unmarshal(raw, &cfg); err != nil {
-			t.Fatal(err)
-		}
-		sec := cfg[vendorsim.VendorVivo].(map[string]any)
-		for k, v := range tune {
-			sec[k] = v
-		}
-		raw, _ = yaml.Marshal(cfg)
-		if err := os.WriteFile(creds.ConfigFile, raw, 0o600); err != nil {
-			t.Fatal(err)
+		edit = func(sec map[string]any) {
+			for k, v := range tune {
+				sec[k] = v
+			}
 		}
 	}
-	sim, err := vendorsim.Start(vendorsim.Config{CredsFile: creds.ConfigFile})
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim, creds := simtest.Start(t, vendorsim.VendorVivo, edit)
 	return sim, creds.Vendors[vendorsim.VendorVivo]
 }
 
