@@ -13,12 +13,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
+	"github.com/herald-im/herald/vendors/internal/oem"
 )
 
 // Connection settings of VENDORS.md §1.3.
@@ -74,7 +74,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Credentials == nil {
 		return nil, &vendors.FieldError{Field: "credentials", Reason: "required"}
 	}
-	base, err := baseURL(cfg.Endpoint)
+	base, err := oem.BaseURL(cfg.Endpoint, DefaultBaseURL, "endpoint")
 	if err != nil {
 		return nil, err
 	}
@@ -101,19 +101,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.http = &http.Client{Transport: newTransport(roots)}
 	return c, nil
-}
-
-// baseURL checks an endpoint override; "" gives Meizu's host.
-func baseURL(endpoint string) (string, error) {
-	if endpoint == "" {
-		return DefaultBaseURL, nil
-	}
-	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-		u.RawQuery != "" {
-		return "", &vendors.FieldError{Field: "endpoint", Reason: "must be an http(s) URL"}
-	}
-	return strings.TrimSuffix(endpoint, "/"), nil
 }
 
 // newTransport speaks HTTP/2 when an https server offers it, else

@@ -3,6 +3,7 @@ package meizu
 import (
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
+	"github.com/herald-im/herald/vendors/internal/oem"
 )
 
 // init makes Meizu known to the delivery actor and to the push preview;
@@ -48,7 +49,7 @@ func render(n *messages.Notifier, deviceToken string,
 	if err != nil {
 		return nil, err
 	}
-	base, err := baseURL(n.Endpoint)
+	base, err := oem.BaseURL(n.Endpoint, DefaultBaseURL, "endpoint")
 	if err != nil {
 		return nil, err
 	}

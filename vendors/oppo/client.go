@@ -19,6 +19,7 @@ import (
 
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
+	"github.com/herald-im/herald/vendors/internal/oem"
 )
 
 // DefaultEndpoint is OPPO's China base URL; it serves both auth and send.
@@ -111,11 +112,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Credentials == nil {
 		return nil, &vendors.FieldError{Field: "credentials", Reason: "required"}
 	}
-	send, err := baseURL("endpoint", cfg.Endpoint, DefaultEndpoint)
+	send, err := oem.BaseURL(cfg.Endpoint, DefaultEndpoint, "endpoint")
 	if err != nil {
 		return nil, err
 	}
-	auth, err := baseURL("auth_endpoint", cfg.AuthEndpoint, send)
+	auth, err := oem.BaseURL(cfg.AuthEndpoint, send, "auth_endpoint")
 	if err != nil {
 		return nil, err
 	}
@@ -153,19 +154,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.http = &http.Client{Transport: c.tr}
 	return c, nil
-}
-
-// baseURL checks an endpoint override; the vendor path is appended to it.
-func baseURL(field, endpoint, def string) (string, error) {
-	if endpoint == "" {
-		return def, nil
-	}
-	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-		u.RawQuery != "" {
-		return "", &vendors.FieldError{Field: field, Reason: "must be an http(s) URL"}
-	}
-	return strings.TrimSuffix(endpoint, "/"), nil
 }
 
 // Push sends n to one regId and classifies the answer. A send refused for

@@ -20,6 +20,7 @@ import (
 
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
+	"github.com/herald-im/herald/vendors/internal/oem"
 )
 
 // Connection settings of VENDORS.md §1.3.
@@ -84,11 +85,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Credentials == nil {
 		return nil, &vendors.FieldError{Field: "credentials", Reason: "required"}
 	}
-	send, err := baseURL("endpoint", cfg.Endpoint)
+	send, err := oem.BaseURL(cfg.Endpoint, DefaultBaseURL, "endpoint")
 	if err != nil {
 		return nil, err
 	}
-	auth, err := baseURL("auth_endpoint", cfg.AuthEndpoint)
+	auth, err := oem.BaseURL(cfg.AuthEndpoint, DefaultBaseURL, "auth_endpoint")
 	if err != nil {
 		return nil, err
 	}
@@ -117,19 +118,6 @@ func New(cfg Config) (*Client, error) {
 	c.http = &http.Client{Transport: newTransport(roots)}
 	c.tokens = &tokenCache{fetch: c.fetchToken, now: c.now}
 	return c, nil
-}
-
-// baseURL checks an endpoint override; "" gives vivo's host.
-func baseURL(field, endpoint string) (string, error) {
-	if endpoint == "" {
-		return DefaultBaseURL, nil
-	}
-	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-		u.RawQuery != "" {
-		return "", &vendors.FieldError{Field: field, Reason: "must be an http(s) URL"}
-	}
-	return strings.TrimSuffix(endpoint, "/"), nil
 }
 
 // newTransport speaks HTTP/2 when the server offers it, else HTTP/1.1,

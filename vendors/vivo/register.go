@@ -3,6 +3,7 @@ package vivo
 import (
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
+	"github.com/herald-im/herald/vendors/internal/oem"
 )
 
 // init makes vivo known to the delivery actor and to the push preview;
@@ -50,7 +51,7 @@ func render(n *messages.Notifier, deviceToken string,
 	if err != nil {
 		return nil, err
 	}
-	base, err := baseURL("endpoint", n.Endpoint)
+	base, err := oem.BaseURL(n.Endpoint, DefaultBaseURL, "endpoint")
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
+	"github.com/herald-im/herald/vendors/internal/oem"
 )
 
 // Production base URLs (VENDORS.md §2.5).
@@ -99,11 +100,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Credentials == nil {
 		return nil, &vendors.FieldError{Field: "credentials", Reason: "required"}
 	}
-	send, err := baseURL("endpoint", cfg.Endpoint, DefaultEndpoint)
+	send, err := oem.BaseURL(cfg.Endpoint, DefaultEndpoint, "endpoint")
 	if err != nil {
 		return nil, err
 	}
-	fb, err := baseURL("auth_endpoint", cfg.AuthEndpoint, DefaultAuthEndpoint)
+	fb, err := oem.BaseURL(cfg.AuthEndpoint, DefaultAuthEndpoint, "auth_endpoint")
 	if err != nil {
 		return nil, err
 	}
@@ -147,19 +148,6 @@ func newTransport(roots *x509.CertPool) *http.Transport {
 			PingTimeout:     pingTimeout,
 		},
 	}
-}
-
-// baseURL checks an endpoint override; the vendor path is appended to it.
-func baseURL(field, endpoint, def string) (string, error) {
-	if endpoint == "" {
-		return def, nil
-	}
-	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-		u.RawQuery != "" {
-		return "", &vendors.FieldError{Field: field, Reason: "must be an http(s) URL"}
-	}
-	return strings.TrimSuffix(endpoint, "/"), nil
 }
 
 // Push sends n to one regId. MiPush accepts dead regIds silently: they

@@ -13,6 +13,7 @@ import (
 
 	"github.com/herald-im/herald/messages"
 	"github.com/herald-im/herald/vendors"
+	"github.com/herald-im/herald/vendors/internal/oem"
 )
 
 // Provider is the notifier provider this package serves.
@@ -65,7 +66,7 @@ func render(n *messages.Notifier, deviceToken string,
 	if err != nil {
 		return nil, err
 	}
-	base, err := baseURL("endpoint", n.Endpoint, DefaultEndpoint)
+	base, err := oem.BaseURL(n.Endpoint, DefaultEndpoint, "endpoint")
 	if err != nil {
 		return nil, err
 	}
