@@ -10,6 +10,7 @@ import (
 	"github.com/herald-im/herald/actors/user"
 	membership "github.com/herald-im/herald/cluster"
 	"github.com/herald-im/herald/messages"
+	"github.com/herald-im/herald/push"
 )
 
 // timerFired is the fan-out's reminder to itself: first the answer is
@@ -39,11 +40,14 @@ type fanout struct {
 
 	self       *messages.Pid
 	senderName string
-	order      []string
-	byUser     map[string]*recipient
-	open       int
-	answered   bool
-	timer      *time.Timer
+	// ext is the message's ext parsed once here; nil when invalid. Grains
+	// on this node get it with their Deliver (user.ParsedDeliver).
+	ext      *push.Ext
+	order    []string
+	byUser   map[string]*recipient
+	open     int
+	answered bool
+	timer    *time.Timer
 }
 
 func (f *fanout) Receive(ctx actor.Context) {
@@ -93,6 +97,9 @@ func (f *fanout) start(ctx actor.Context) {
 	}
 
 	f.senderName = f.senderDisplayName()
+	if ext, err := push.ParseExt(f.msg.Ext); err == nil {
+		f.ext = ext
+	}
 	for _, u := range f.order {
 		f.sendDeliver(ctx, u)
 	}
@@ -153,7 +160,7 @@ func (f *fanout) sendDeliver(ctx actor.Context, u string) {
 		// Answers from the cache (or refuses a dead member) at once.
 		pid, err := membership.Lookup(context.Background(), f.deps.Cluster, id, user.Kind)
 		if err == nil {
-			ctx.Request(pid, deliver)
+			ctx.Request(pid, f.forGrain(pid, ctx.Self(), deliver))
 			return
 		}
 	}
@@ -170,8 +177,17 @@ func (f *fanout) sendDeliver(ctx actor.Context, u string) {
 			log.Warn("no activation for recipient", "app", appKey, "user", u, "err", err)
 			return
 		}
-		root.RequestWithCustomSender(pid, deliver, self)
+		root.RequestWithCustomSender(pid, f.forGrain(pid, self, deliver), self)
 	}()
+}
+
+// forGrain is what the grain at pid gets: on this node, Deliver with the ext
+// parsed once for every recipient; on another node, the protobuf Deliver.
+func (f *fanout) forGrain(pid, self *actor.PID, d *messages.Deliver) any {
+	if pid.Address == self.Address {
+		return &user.ParsedDeliver{Deliver: d, Ext: f.ext}
+	}
+	return d
 }
 
 // onDeadLetter resends Deliver once when the grain it reached had just

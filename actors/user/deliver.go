@@ -18,7 +18,20 @@ const dedupWindow = 24 * time.Hour
 // deliver runs the decision pipeline for one message and hands every
 // notification to its notifier's delivery actor. It answers at once; the
 // fan-out collects the send outcomes.
-func (g *grain) deliver(ctx actor.Context, m *messages.Deliver) *messages.DeliverReply {
+// ParsedDeliver is Deliver as a fan-out on the grain's own node sends it:
+// with the message's ext parsed once for all its recipients. It is not a
+// protobuf message and never crosses a node; remote grains get Deliver and
+// parse the ext themselves.
+type ParsedDeliver struct {
+	*messages.Deliver
+	// Ext is the parsed ext, nil when the ext is invalid (SPEC.md §2.2).
+	Ext *push.Ext
+}
+
+// deliver decides m for this user. ext is the message's parsed ext when
+// parsed is true; otherwise the grain parses it.
+func (g *grain) deliver(ctx actor.Context, m *messages.Deliver, ext *push.Ext,
+	parsed bool) *messages.DeliverReply {
 	reply := &messages.DeliverReply{Recipient: g.user}
 	if g.failed {
 		reply.Error = unavailable()
@@ -55,9 +68,11 @@ func (g *grain) deliver(ctx actor.Context, m *messages.Deliver) *messages.Delive
 		reply.Error = unavailable()
 		return reply
 	}
-	ext, err := push.ParseExt(msg.Ext)
-	if err != nil {
-		ext = nil // Decide stops the message as invalid
+	if !parsed {
+		var err error
+		if ext, err = push.ParseExt(msg.Ext); err != nil {
+			ext = nil // Decide stops the message as invalid
+		}
 	}
 
 	d := push.Decide(push.Input{

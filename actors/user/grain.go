@@ -121,7 +121,9 @@ func (g *grain) Receive(ctx actor.Context) {
 		g.flushScheduled = false
 		g.flush()
 	case *messages.Deliver:
-		ctx.Respond(g.deliver(ctx, m))
+		ctx.Respond(g.deliver(ctx, m, nil, false))
+	case *ParsedDeliver:
+		ctx.Respond(g.deliver(ctx, m.Deliver, m.Ext, true))
 	case *messages.PresenceEvent:
 		ctx.Respond(g.presence(ctx, m))
 	case *messages.PutBinding:
