@@ -2,8 +2,10 @@
 // §11.1: fixed windows per (app, bucket), with limits from the app's
 // push config (rate_limits), 1 s windows except statistics (10 s).
 //
-// TODO: SPEC asks for cluster-wide limits; this counts on one node, which
-// is the whole cluster until nodes share counters (issue 4).
+// TODO: SPEC asks for cluster-wide limits; each node counts its own
+// requests, so an app spreading requests over n nodes gets up to n times
+// its limit. Sharing the counters needs a per-app counter exchanged
+// between nodes, which does not exist yet.
 package ratelimit
 
 import (
